@@ -1,0 +1,61 @@
+"""Console users, API keys, agent link tokens and idempotent replies. Secrets are stored hashed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, IdMixin, utcnow
+
+
+class User(IdMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInLink(IdMixin, Base):
+    __tablename__ = "sign_in_links"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ApiKey(IdMixin, Base):
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class AgentLink(IdMixin, Base):
+    __tablename__ = "agent_links"
+
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotentReply(Base):
+    """The first answer to a request carrying an ``Idempotency-Key``, replayed for repeats."""
+
+    __tablename__ = "idempotent_replies"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

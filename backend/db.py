@@ -1,0 +1,91 @@
+"""One declarative base, the engine with its SQLite pragmas, and migrations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import MetaData, String, event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTimeUTC(timezone=True), dict[str, Any]: JsonB}
+
+
+class IdMixin:
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine; on SQLite: WAL, a generous busy timeout and write-ahead locking.
+
+    SQLite transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the
+    busy timeout instead of failing when a read lock cannot be upgraded.
+    """
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_pre_ping=True)
+
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def upgrade_database(url: str) -> None:
+    """Apply pending Alembic migrations; call from synchronous code or a worker thread."""
+    from alembic import command
+    from alembic.config import Config
+
+    ensure_sqlite_dir(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")

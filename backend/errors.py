@@ -1,0 +1,96 @@
+"""Domain errors: one base with a stable code and a sentence safe to show a person.
+
+    PursuitError
+    ├── BadInput (422)        a value is present but wrong
+    ├── NotAuthenticated (401)
+    ├── Forbidden (403)       the caller may not touch this record
+    ├── NotFound (404)
+    ├── Conflict (409)        the record is no longer in a state that allows this
+    └── TooLarge (413)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+logger = logging.getLogger(__name__)
+
+
+class PursuitError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadInput(PursuitError):
+    status_code = 422
+    code = "invalid"
+
+
+class NotAuthenticated(PursuitError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Forbidden(PursuitError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(PursuitError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(PursuitError):
+    status_code = 409
+    code = "conflict"
+
+
+class TooLarge(PursuitError):
+    status_code = 413
+    code = "too_large"
+
+
+def _body(status: int, detail: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {"status_code": status, "detail": detail, "extra": extra}
+
+
+def pursuit_error_handler(request: Request[Any, Any, Any], exc: PursuitError) -> Response[Any]:
+    logger.info("request refused code=%s status=%s path=%s", exc.code, exc.status_code, request.url.path)
+    extra = {"code": exc.code, **exc.extra}
+    return Response(_body(exc.status_code, exc.message, extra), status_code=exc.status_code)
+
+
+def validation_error_handler(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    """Turn Litestar's field errors into one readable sentence plus the details."""
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    parts = []
+    for item in problems:
+        if isinstance(item, dict):
+            key = item.get("key") or item.get("source") or "body"
+            parts.append(f"{key}: {item.get('message', 'is not valid')}")
+    detail = "The request is not valid"
+    detail += (": " + "; ".join(parts) + ".") if parts else f": {exc.detail}."
+    return Response(
+        _body(400, detail, {"errors": problems}), status_code=400, media_type=MediaType.JSON
+    )
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    extra = exc.extra if isinstance(exc.extra, dict) else {"errors": exc.extra}
+    return Response(
+        _body(exc.status_code, str(exc.detail), extra or {}),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )

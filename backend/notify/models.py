@@ -1,0 +1,40 @@
+"""Devices' push subscriptions and every notification sent or kept, with its outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, IdMixin, utcnow
+
+
+class PushSubscription(IdMixin, Base):
+    __tablename__ = "push_subscriptions"
+
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(IdMixin, Base):
+    """One message to one agent on one channel: pushed, mailed, or kept in the outbox."""
+
+    __tablename__ = "notifications"
+
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    subscription_id: Mapped[str | None] = mapped_column(String(32))
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,80 @@
+"""Leads, the offers made for them, reps' activities and the journey of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, IdMixin, utcnow
+
+
+class Lead(IdMixin, Base):
+    __tablename__ = "leads"
+
+    status: Mapped[str] = mapped_column(String(16), default="routing", index=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    company: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    product: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(16))
+    campaign: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    value_basis: Mapped[str | None] = mapped_column(String(16))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    accepted_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
+    contact_due_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Offer(IdMixin, Base):
+    __tablename__ = "offers"
+    __table_args__ = (Index("ix_offers_status_expires", "status", "expires_at"),)
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"))
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    contact_timeout_s: Mapped[int] = mapped_column(default=86400)
+    decided_at: Mapped[datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
+    decline_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Activity(IdMixin, Base):
+    __tablename__ = "activities"
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeadEvent(IdMixin, Base):
+    """One step of a lead's journey, with who caused it and when."""
+
+    __tablename__ = "lead_events"
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,53 @@
+"""Routing rules, the recorded decisions they produce, and rotation state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, IdMixin, utcnow
+
+
+class Rule(IdMixin, Base):
+    __tablename__ = "rules"
+
+    name: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=100, index=True)
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pool: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    strategy: Mapped[str] = mapped_column(String(32), default="round_robin")
+    accept_timeout_s: Mapped[int] = mapped_column(Integer, default=900)
+    contact_timeout_s: Mapped[int] = mapped_column(Integer, default=86400)
+    escalate_to_rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Decision(IdMixin, Base):
+    """Why one routing step went where it went: rule, every candidate, the choice."""
+
+    __tablename__ = "decisions"
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    trigger: Mapped[str] = mapped_column(String(32))
+    rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"))
+    strategy: Mapped[str | None] = mapped_column(String(32))
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    rules_tried: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+
+
+class Rotation(Base):
+    """When each agent last received a lead from a rule: round robin's memory."""
+
+    __tablename__ = "rotations"
+
+    rule_id: Mapped[str] = mapped_column(ForeignKey("rules.id"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    last_offered_at: Mapped[datetime]
+    sequence: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,78 @@
+"""Configuration from ``PURSUIT_*`` environment variables, with single-machine defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PUSH_HOSTS = (
+    "fcm.googleapis.com",
+    "android.googleapis.com",
+    ".push.services.mozilla.com",
+    ".push.apple.com",
+    ".notify.windows.com",
+)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"PURSUIT_{name}")
+    return value if value not in (None, "") else default
+
+
+def _read_or_create_secret(path: Path) -> str:
+    """A secret generated once and kept under ``var/`` so restarts keep sessions and links."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    base_url: str
+    secret_key: str
+    redis_url: str | None = None
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:admin@pursuit.invalid"
+    smtp_url: str | None = None
+    mail_from: str = "Pursuit <pursuit@localhost>"
+    sweep_interval_s: float = 1.0
+    default_contact_timeout_s: int = 86400
+    push_allowed_hosts: tuple[str, ...] = field(default=DEFAULT_PUSH_HOSTS)
+    push_ttl_s: int = 3600
+    push_timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        var_dir = Path(_env("VAR_DIR", "var") or "var")
+        database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'pursuit.db'}"
+        hosts = _env("PUSH_ALLOWED_HOSTS")
+        values: dict[str, object] = {
+            "var_dir": var_dir,
+            "database_url": database_url,
+            "base_url": (_env("BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
+            "secret_key": _env("SECRET_KEY") or _read_or_create_secret(var_dir / "secret_key"),
+            "redis_url": _env("REDIS_URL"),
+            "vapid_private_key": _env("VAPID_PRIVATE_KEY"),
+            "vapid_subject": _env("VAPID_SUBJECT", cls.vapid_subject),
+            "smtp_url": _env("SMTP_URL"),
+            "mail_from": _env("MAIL_FROM", cls.mail_from),
+            "sweep_interval_s": float(_env("SWEEP_INTERVAL_S", "1") or 1),
+            "default_contact_timeout_s": int(_env("CONTACT_TIMEOUT_S", "86400") or 86400),
+            "push_allowed_hosts": (
+                tuple(h.strip() for h in hosts.split(",") if h.strip()) if hosts else DEFAULT_PUSH_HOSTS
+            ),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
