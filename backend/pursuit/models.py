@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, IdMixin, utcnow
@@ -68,11 +68,12 @@ class Activity(IdMixin, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LeadEvent(IdMixin, Base):
-    """One step of a lead's journey, with who caused it and when."""
+class LeadEvent(Base):
+    """One step of a lead's journey, with who caused it and when; ids keep their order."""
 
     __tablename__ = "lead_events"
 
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
     type: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(default=utcnow)

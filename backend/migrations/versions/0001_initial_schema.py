@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 18:39:32.188027
+Create Date: 2026-12-03 18:45:26.097811
 """
 
 from collections.abc import Sequence
@@ -251,12 +251,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inquiries_received_at'), ['received_at'], unique=False)
 
     op.create_table('lead_events',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('lead_id', sa.String(length=32), nullable=False),
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('id', sa.String(length=32), nullable=False),
     sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_lead_events_lead_id_leads')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lead_events'))
     )

@@ -1,0 +1,127 @@
+"""The application factory: wiring only."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import console, intake, notify, pursuit, rep, reports, roster, routing
+from backend.db import create_engine, session_factory
+from backend.errors import (
+    PursuitError,
+    http_error_handler,
+    pursuit_error_handler,
+    validation_error_handler,
+)
+from backend.logging import configure_logging
+from backend.notify.service import Notifier
+from backend.pursuit.tasks import Sweeper
+from backend.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent
+PROJECT = ROOT.parent
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+@get("/health", tags=["health"], summary="Liveness and database check")
+async def health(db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    try:
+        await db_session.execute(text("SELECT 1"))
+    except Exception:
+        logger.warning("health check failed database=unreachable")
+        return Response({"status": "degraded", "database": "unreachable"}, status_code=503)
+    return Response({"status": "ok", "database": "ok"})
+
+
+def _routes() -> list[Any]:
+    from backend.console.controllers import ROUTES as console_routes
+    from backend.intake.controllers import ROUTES as intake_routes
+    from backend.notify.controllers import ROUTES as notify_routes
+    from backend.pursuit.controllers import ROUTES as pursuit_routes
+    from backend.rep.controllers import ROUTES as rep_routes
+    from backend.reports.controllers import ROUTES as reports_routes
+    from backend.roster.controllers import ROUTES as roster_routes
+    from backend.routing.controllers import ROUTES as routing_routes
+
+    return [
+        health, *intake_routes, *pursuit_routes, *roster_routes, *routing_routes,
+        *reports_routes, *notify_routes, *console_routes, *rep_routes,
+        create_static_files_router(path="/static", directories=[PROJECT / "static"]),
+    ]
+
+
+def _template_dirs() -> list[Path]:
+    modules = (console, intake, notify, pursuit, reports, rep, roster, routing)
+    return [ROOT / "templates"] + [Path(m.__file__).parent / "templates" for m in modules]  # type: ignore[arg-type]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    configure_logging()
+    settings = settings or Settings.from_env()
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    notifier = Notifier(settings, sessions)
+    sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
+
+    async def on_startup(app: Litestar) -> None:
+        await notifier.start()
+        if settings.sweep_interval_s > 0:
+            sweeper.start()
+        logger.info("pursuit started base_url=%s", settings.base_url)
+
+    async def on_shutdown(app: Litestar) -> None:
+        await sweeper.stop()
+        await notifier.drain()
+        await notifier.close()
+        # advanced-alchemy misses the engine of a second app in one process; dispose it here.
+        await engine.dispose()
+
+    return Litestar(
+        route_handlers=_routes(),
+        plugins=[SQLAlchemyPlugin(config=SQLAlchemyAsyncConfig(
+            engine_instance=engine, session_maker=sessions, session_dependency_key="db_session",
+            create_all=False,
+        ))],
+        state=State({"settings": settings, "sessions": sessions, "notifier": notifier,
+                     "sweeper": sweeper}),
+        template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
+        middleware=[CookieBackendConfig(
+            secret=settings.secret_key.encode()[:32].ljust(32, b"0"), key="pursuit_session",
+            httponly=True, samesite="lax", secure=settings.base_url.startswith("https"),
+            max_age=14 * 24 * 3600,
+        ).middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key, cookie_name="pursuit_csrf", header_name="x-csrftoken",
+            exclude=["/api/", "/r/", "/health"],
+        ),
+        exception_handlers={
+            PursuitError: pursuit_error_handler,
+            ValidationException: validation_error_handler,
+            HTTPException: http_error_handler,
+        },
+        openapi_config=OpenAPIConfig(
+            title="Pursuit", version="1.0.0", path="/schema",
+            description="Lead routing and pursuit: intake, offers, feedback and lost revenue.",
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=False,
+    )

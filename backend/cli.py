@@ -1,0 +1,171 @@
+"""The ``pursuit`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db import create_engine, session_factory, upgrade_database
+from backend.errors import PursuitError
+from backend.logging import configure_logging
+from backend.settings import Settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def main() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except PursuitError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@click.group()
+def main() -> None:
+    """Pursuit: route every inquiry to a rep who pursues it, and measure what is lost."""
+    configure_logging()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Apply pending migrations and serve the app."""
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    serve_app(settings, host, port)
+
+
+def serve_app(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from backend.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    upgrade_database(Settings.from_env().database_url)
+    click.echo("database is up to date")
+
+
+@main.group("api-key")
+def api_key() -> None:
+    """API keys for integrations and scripts."""
+
+
+@api_key.command("create")
+@click.argument("name")
+def api_key_create(name: str) -> None:
+    """Create a key; it is printed once, alone on the last line."""
+    from backend.access.service import create_api_key
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    key = run_with_session(settings, lambda s: create_api_key(s, name))
+    click.echo(f"API key {name!r} created; it is shown only once:")
+    click.echo(key)
+
+
+@main.group()
+def user() -> None:
+    """Console users."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["admin", "manager"]), required=True)
+@click.option("--team", default=None, help="Name of the manager's team.")
+def user_create(email: str, role: str, team: str | None) -> None:
+    """Create or update a user and print a single-use sign-in link on the last line."""
+    from backend.access.service import create_sign_in_link, create_user
+    from backend.roster.service import team_by_name
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+
+    async def work(session: AsyncSession) -> str:
+        team_id = (await team_by_name(session, team)).id if team else None
+        created = await create_user(session, email, role, team_id)
+        return await create_sign_in_link(session, created.id)
+
+    token = run_with_session(settings, work)
+    click.echo(f"{role} {email} is ready; this sign-in link works once, within 24 hours:")
+    click.echo(f"{settings.base_url}/console/sign-in/{token}")
+
+
+@main.group()
+def leads() -> None:
+    """Leads."""
+
+
+@leads.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report without storing anything.")
+def leads_import(file: Path, dry_run: bool) -> None:
+    """Import inquiries from a CSV file (the Olist sample format or named columns)."""
+    from backend.intake.importer import parse_csv
+    from backend.intake.loading import submit_rows
+
+    batch = parse_csv(file)
+    for error in batch.errors:
+        click.echo(f"row {error.row}: {error.message}", err=True)
+    if batch.unmapped_columns:
+        click.echo(f"columns not imported: {', '.join(batch.unmapped_columns)}", err=True)
+    if dry_run:
+        click.echo(f"{len(batch.rows)} rows would be imported, {len(batch.errors)} rejected")
+        return
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    report: Any = run_with_session(settings, lambda s: submit_rows(s, batch.rows))
+    click.echo(
+        f"{report.created} leads created, {report.replayed} already known, "
+        f"{report.failed + len(batch.errors)} rejected"
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--build-only", is_flag=True, help="Build the demo database and exit.")
+def demo(host: str, port: int, seed: int, build_only: bool) -> None:
+    """Build a fresh demo database from the bundled Olist sample and serve it."""
+    from backend.demo import build_demo
+
+    settings = Settings.from_env()
+    settings = Settings.from_env(
+        database_url=f"sqlite+aiosqlite:///{settings.var_dir / 'demo.db'}"
+    ) if not _database_configured() else settings
+    report = build_demo(settings, seed=seed)
+    click.echo(report)
+    if not build_only:
+        serve_app(settings, host, port)
+
+
+def _database_configured() -> bool:
+    import os
+
+    return bool(os.environ.get("PURSUIT_DATABASE_URL"))

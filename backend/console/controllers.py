@@ -1,0 +1,5 @@
+"""Placeholder until the console screens land."""
+
+from typing import Any
+
+ROUTES: list[Any] = []

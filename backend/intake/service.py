@@ -1,0 +1,208 @@
+"""Taking inquiries in: stored verbatim first, then normalized into a lead and routed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db import utcnow
+from backend.errors import BadInput
+from backend.intake.models import Inquiry, LeadValue
+from backend.intake.schemas import LeadIn
+from backend.pursuit import service as pursuit
+from backend.pursuit.models import Lead, Offer
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMITS = {"message": 10_000, "company": 300, "first_name": 200, "last_name": 200}
+
+
+@dataclass
+class IntakeResult:
+    inquiry: Inquiry
+    lead: Lead | None
+    offer: Offer | None
+    created: bool
+    coalesced: bool = False
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def normalize_email(raw: str | None) -> str | None:
+    raw = _clean(raw)
+    if raw is None:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise BadInput(f"email {raw!r} is not a valid address: {exc}", field="email") from exc
+
+
+def normalize_phone(raw: str | None, country: str | None) -> str | None:
+    raw = _clean(raw)
+    if raw is None:
+        return None
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException as exc:
+        raise BadInput(f"phone {raw!r} is not a phone number: {exc}.", field="phone") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise BadInput(f"phone {raw!r} has the wrong number of digits.", field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize(data: LeadIn) -> dict[str, Any]:
+    """Check and tidy the inquiry's fields; raise BadInput naming the first wrong one."""
+    source = _clean(data.source)
+    if not source:
+        raise BadInput("source must name where the inquiry came from, such as 'web'.", field="source")
+    country = _clean(data.country)
+    if country is not None and (len(country) != 2 or not country.isalpha()):
+        raise BadInput(f"country {country!r} must be a two-letter ISO code such as 'BR'.", field="country")
+    country = country.upper() if country else None
+    if data.value is not None and data.value < 0:
+        raise BadInput(f"value {data.value} must not be negative.", field="value")
+    currency = _clean(data.currency)
+    if currency is not None and (len(currency) != 3 or not currency.isalpha()):
+        raise BadInput(f"currency {currency!r} must be a three-letter ISO code.", field="currency")
+    for key, limit in TEXT_LIMITS.items():
+        text = getattr(data, key)
+        if text is not None and len(text) > limit:
+            raise BadInput(f"{key} is longer than {limit} characters.", field=key)
+    fields = {
+        "source": source,
+        "first_name": _clean(data.first_name),
+        "last_name": _clean(data.last_name),
+        "email": normalize_email(data.email),
+        "phone": normalize_phone(data.phone, country),
+        "company": _clean(data.company),
+        "country": country,
+        "region": _clean(data.region),
+        "postal_code": _clean(data.postal_code),
+        "product": _clean(data.product),
+        "language": (_clean(data.language) or "").lower() or None,
+        "campaign": _clean(data.campaign),
+        "message": _clean(data.message),
+        "value": data.value,
+        "currency": currency.upper() if currency else None,
+    }
+    if not any(fields[k] for k in ("email", "phone", "company", "first_name", "last_name")):
+        raise BadInput("An inquiry needs at least a name, a company, an email or a phone.")
+    return fields
+
+
+async def expected_value(
+    session: AsyncSession, source: str, product: str | None
+) -> tuple[float, str] | None:
+    """The configured value for the most specific (source, product) match."""
+    rows = (await session.scalars(select(LeadValue))).all()
+    best: tuple[int, LeadValue] | None = None
+    for row in rows:
+        if row.source not in (None, source) or row.product not in (None, product):
+            continue
+        rank = (row.source is not None) + (row.product is not None)
+        if best is None or rank > best[0]:
+            best = (rank, row)
+    return (best[1].value, best[1].currency) if best else None
+
+
+async def set_expected_value(
+    session: AsyncSession, value: float, currency: str, source: str | None = None,
+    product: str | None = None,
+) -> LeadValue:
+    row = await session.scalar(
+        select(LeadValue).where(LeadValue.source.is_(source) if source is None else LeadValue.source == source)
+        .where(LeadValue.product.is_(product) if product is None else LeadValue.product == product)
+    )
+    if row is None:
+        row = LeadValue(source=source, product=product, value=value, currency=currency)
+        session.add(row)
+    row.value, row.currency = value, currency
+    await session.commit()
+    return row
+
+
+async def find_inquiry(session: AsyncSession, source: str, external_id: str) -> Inquiry | None:
+    return await session.scalar(
+        select(Inquiry).where(Inquiry.source == source, Inquiry.external_id == external_id)
+    )
+
+
+async def _replay(session: AsyncSession, inquiry: Inquiry) -> IntakeResult:
+    lead = await session.get(Lead, inquiry.lead_id) if inquiry.lead_id else None
+    offer = await pursuit.current_offer(session, lead.id) if lead else None
+    return IntakeResult(inquiry, lead, offer, created=False)
+
+
+async def submit_inquiry(
+    session: AsyncSession, data: LeadIn, *, inlet: str = "api", now: datetime | None = None
+) -> IntakeResult:
+    """Store the inquiry, then open and route its lead; a replay answers the first result."""
+    now = now or utcnow()
+    fields = normalize(data)
+    external_id = _clean(data.external_id)
+    if external_id and (found := await find_inquiry(session, fields["source"], external_id)):
+        return await _replay(session, found)
+
+    inquiry = Inquiry(
+        source=fields["source"], external_id=external_id, inlet=inlet,
+        payload=msgspec.to_builtins(data), received_at=data.received_at or now,
+    )
+    session.add(inquiry)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        found = await find_inquiry(session, fields["source"], external_id or "")
+        if found is None:
+            raise
+        return await _replay(session, found)
+    logger.info("inquiry stored inquiry_id=%s inlet=%s", inquiry.id, inlet)
+    return await _open_lead(session, inquiry, fields, now)
+
+
+async def _open_lead(
+    session: AsyncSession, inquiry: Inquiry, fields: dict[str, Any], now: datetime
+) -> IntakeResult:
+    try:
+        if fields["value"] is not None:
+            fields["value_basis"] = "stated"
+        elif configured := await expected_value(session, fields["source"], fields["product"]):
+            fields["value"], configured_currency = configured
+            fields["currency"] = fields["currency"] or configured_currency
+            fields["value_basis"] = "expected"
+        lead, offer = await pursuit.open_lead(session, fields, inquiry.received_at, now)
+        inquiry.lead_id, inquiry.status = lead.id, "processed"
+        await session.commit()
+    except Exception as exc:
+        await session.rollback()
+        await _mark_failed(session, inquiry.id, exc)
+        raise
+    return IntakeResult(inquiry, lead, offer, created=True)
+
+
+async def _mark_failed(session: AsyncSession, inquiry_id: str, exc: Exception) -> None:
+    inquiry = await session.get(Inquiry, inquiry_id)
+    if inquiry is not None:
+        inquiry.status, inquiry.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        await session.commit()
+    logger.error("inquiry failed inquiry_id=%s error=%s", inquiry_id, type(exc).__name__)
+
+
+async def inquiries_for_lead(session: AsyncSession, lead_id: str) -> list[Inquiry]:
+    query = select(Inquiry).where(Inquiry.lead_id == lead_id).order_by(Inquiry.received_at)
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,57 @@
+"""The deadline sweeper: expires unanswered offers and re-routes their leads.
+
+Deadlines are rows, so a restart loses none; the sweeper only has to look again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.pursuit.service import expire_due_offers
+
+logger = logging.getLogger(__name__)
+
+
+class OfferAnnouncer(Protocol):
+    def schedule_offers(self, offer_ids: list[str]) -> None: ...
+
+
+class Sweeper:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], announcer: OfferAnnouncer,
+        interval_s: float,
+    ) -> None:
+        self.sessions = sessions
+        self.announcer = announcer
+        self.interval_s = interval_s
+        self._task: asyncio.Task[Any] | None = None
+
+    async def sweep_once(self) -> int:
+        async with self.sessions() as session:
+            offers = await expire_due_offers(session)
+        if offers:
+            self.announcer.schedule_offers([o.id for o in offers])
+        return len(offers)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.sweep_once()
+            except Exception:
+                logger.exception("sweep failed")
+            await asyncio.sleep(self.interval_s)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="deadline-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,5 @@
+"""Placeholder until the rep screens land."""
+
+from typing import Any
+
+ROUTES: list[Any] = []

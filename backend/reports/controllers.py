@@ -1,0 +1,35 @@
+"""Metrics API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.access.dependencies import ACTOR
+from backend.access.service import Actor, require_api_key
+from backend.errors import BadInput
+from backend.reports.service import summary
+
+
+class MetricsController(Controller):
+    path = "/api/v1/metrics"
+    dependencies = ACTOR
+    tags = ["metrics"]
+
+    @get("/summary", summary="Leads, pursuit and lost revenue for a period")
+    async def summary(
+        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
+    ) -> dict[str, Any]:
+        require_api_key(actor)
+        if since and until and since >= until:
+            raise BadInput("since must be before until.")
+        return (await summary(db_session, since, until)).as_dict()
+
+
+ROUTES = [MetricsController]

@@ -1,0 +1,151 @@
+"""Keeping the roster: teams, partner companies and agents, validated on the way in."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.errors import BadInput, Conflict, NotFound
+from backend.roster.models import Agent, Partner, Team
+from backend.routing.eligibility import WEEKDAYS
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("employee", "partner")
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+TERRITORY_KEYS = {"country", "region", "postal_prefix"}
+AGENT_FIELDS = (
+    "name", "email", "phone", "kind", "team_id", "partner_id", "territories", "products",
+    "languages", "tier", "capacity", "timezone", "working_hours", "out_of_office_until", "active",
+)
+
+
+async def create_team(session: AsyncSession, name: str) -> Team:
+    team = Team(name=_name(name, "team"))
+    session.add(team)
+    await _commit_unique(session, f"A team named {name!r} already exists.")
+    return team
+
+
+async def create_partner(session: AsyncSession, name: str, fair_share: float = 1.0) -> Partner:
+    if fair_share <= 0:
+        raise BadInput(f"fair_share {fair_share} must be greater than zero.", field="fair_share")
+    partner = Partner(name=_name(name, "partner"), fair_share=fair_share)
+    session.add(partner)
+    await _commit_unique(session, f"A partner named {name!r} already exists.")
+    return partner
+
+
+def _name(name: str, what: str) -> str:
+    if not name or not name.strip():
+        raise BadInput(f"A {what} needs a name.", field="name")
+    return name.strip()
+
+
+async def _commit_unique(session: AsyncSession, message: str) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(message) from exc
+
+
+def check_timezone(zone: str) -> None:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadInput(f"timezone {zone!r} is not an IANA time zone such as 'Europe/Berlin'.",
+                       field="timezone") from exc
+
+
+def check_working_hours(hours: dict[str, Any] | None) -> None:
+    if hours is None:
+        return
+    for day, intervals in hours.items():
+        if day not in WEEKDAYS:
+            raise BadInput(f"working_hours day {day!r} must be one of {', '.join(WEEKDAYS)}.",
+                           field="working_hours")
+        for interval in intervals:
+            ok = isinstance(interval, list | tuple) and len(interval) == 2
+            if not ok or not all(isinstance(t, str) and CLOCK.match(t) for t in interval):
+                raise BadInput(f"working_hours {day} has {interval!r}; write [\"09:00\", \"18:00\"].",
+                               field="working_hours")
+
+
+def check_territories(territories: list[dict[str, Any]]) -> None:
+    for territory in territories:
+        unknown = set(territory) - TERRITORY_KEYS
+        if unknown or not territory:
+            raise BadInput(
+                f"A territory uses {', '.join(sorted(TERRITORY_KEYS))}; got {territory!r}.",
+                field="territories",
+            )
+
+
+async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
+    if "name" in values:
+        values["name"] = _name(values["name"], "agent")
+    if values.get("kind", "employee") not in KINDS:
+        raise BadInput(f"kind {values['kind']!r} must be employee or partner.", field="kind")
+    if "timezone" in values:
+        check_timezone(values["timezone"])
+    check_working_hours(values.get("working_hours"))
+    check_territories(values.get("territories") or [])
+    if "capacity" in values and values["capacity"] < 0:
+        raise BadInput("capacity must not be negative.", field="capacity")
+    if values.get("team_id") and await session.get(Team, values["team_id"]) is None:
+        raise BadInput(f"Team {values['team_id']} does not exist.", field="team_id")
+    if values.get("partner_id") and await session.get(Partner, values["partner_id"]) is None:
+        raise BadInput(f"Partner {values['partner_id']} does not exist.", field="partner_id")
+
+
+async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
+    values = {k: v for k, v in values.items() if k in AGENT_FIELDS and v is not None}
+    await _check_agent(session, values)
+    if values.get("partner_id") and "kind" not in values:
+        values["kind"] = "partner"
+    agent = Agent(**values)
+    session.add(agent)
+    await session.commit()
+    logger.info("agent created agent_id=%s kind=%s", agent.id, agent.kind)
+    return agent
+
+
+async def update_agent(session: AsyncSession, agent_id: str, changes: dict[str, Any]) -> Agent:
+    agent = await get_agent(session, agent_id)
+    changes = {k: v for k, v in changes.items() if k in AGENT_FIELDS}
+    await _check_agent(session, changes)
+    for key, value in changes.items():
+        setattr(agent, key, value)
+    await session.commit()
+    logger.info("agent updated agent_id=%s fields=%s", agent.id, ",".join(sorted(changes)))
+    return agent
+
+
+async def get_agent(session: AsyncSession, agent_id: str) -> Agent:
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"Agent {agent_id} does not exist.")
+    return agent
+
+
+async def list_agents(session: AsyncSession) -> list[Agent]:
+    return list((await session.scalars(select(Agent).order_by(Agent.name))).all())
+
+
+async def agent_names(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(select(Agent.id, Agent.name))
+    return {agent_id: name for agent_id, name in rows.all()}
+
+
+async def team_by_name(session: AsyncSession, name: str) -> Team:
+    team = await session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        raise NotFound(f"No team is named {name!r}.")
+    return team

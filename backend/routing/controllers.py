@@ -1,0 +1,91 @@
+"""Rules API, and previewing where a sample lead would go."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.access.dependencies import ACTOR
+from backend.access.service import Actor, require_api_key
+from backend.db import utcnow
+from backend.intake.schemas import LeadIn
+from backend.intake.service import normalize
+from backend.pursuit.models import Lead
+from backend.routing import service
+from backend.routing.models import Rule
+
+
+class PoolIn(msgspec.Struct):
+    agent_ids: list[str] = msgspec.field(default_factory=list)
+    team_ids: list[str] = msgspec.field(default_factory=list)
+    partner_ids: list[str] = msgspec.field(default_factory=list)
+
+
+class RuleIn(msgspec.Struct):
+    name: str
+    priority: int = 100
+    conditions: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    pool: PoolIn = msgspec.field(default_factory=PoolIn)
+    strategy: str = "round_robin"
+    accept_timeout_s: int = 900
+    contact_timeout_s: int = 86400
+    escalate_to_rule_id: str | None = None
+    active: bool = True
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id, "name": rule.name, "priority": rule.priority,
+        "conditions": rule.conditions, "pool": rule.pool, "strategy": rule.strategy,
+        "accept_timeout_s": rule.accept_timeout_s, "contact_timeout_s": rule.contact_timeout_s,
+        "escalate_to_rule_id": rule.escalate_to_rule_id, "active": rule.active,
+    }
+
+
+class RuleController(Controller):
+    path = "/api/v1/rules"
+    dependencies = ACTOR
+    tags = ["rules"]
+
+    @post("/", summary="Create a routing rule")
+    async def create(
+        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        data: JSONBody[RuleIn],
+    ) -> dict[str, Any]:
+        require_api_key(actor)
+        rule = await service.create_rule(db_session, msgspec.to_builtins(data))
+        return rule_json(rule)
+
+    @get("/", summary="Rules in the order they are tried")
+    async def index(
+        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor]
+    ) -> dict[str, Any]:
+        require_api_key(actor)
+        return {"items": [rule_json(r) for r in await service.list_rules(db_session)]}
+
+    @post("/preview", summary="Where a sample lead would go now, saving nothing", status_code=200)
+    async def preview(
+        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        data: JSONBody[LeadIn], at: FromQuery[datetime | None] = None,
+    ) -> dict[str, Any]:
+        require_api_key(actor)
+        fields = normalize(data)
+        lead = Lead(**fields)
+        choice = await service.choose(db_session, lead, at or utcnow())
+        await db_session.rollback()
+        return {
+            "rule_id": choice.rule.id if choice.rule else None,
+            "agent_id": choice.agent.id if choice.agent else None,
+            "candidates": [c.as_json() for c in choice.candidates],
+            "rules_tried": choice.rules_tried,
+            "explanation": choice.explanation,
+        }
+
+
+ROUTES = [RuleController]

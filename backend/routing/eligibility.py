@@ -1,0 +1,145 @@
+"""Whether one agent may be offered one lead at one instant, and if not, why.
+
+Pure functions over plain values: the routing service gathers the facts (load, history)
+and these decide. Each returns the reasons an agent is filtered out; none means eligible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class LeadFacts(Protocol):
+    country: str | None
+    region: str | None
+    postal_code: str | None
+    product: str | None
+    language: str | None
+    source: str
+    campaign: str | None
+
+
+class AgentFacts(Protocol):
+    active: bool
+    out_of_office_until: datetime | None
+    timezone: str
+    working_hours: dict[str, Any] | None
+    capacity: int
+    territories: list[dict[str, Any]]
+    products: list[str]
+    languages: list[str]
+
+
+@dataclass(frozen=True)
+class History:
+    """What this agent already did with this lead."""
+
+    declined: bool = False
+    expired: bool = False
+
+
+def normalize_postal(code: str | None) -> str:
+    return "".join((code or "").split()).upper()
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.strip().lower() == b.strip().lower()
+
+
+def territory_covers(territory: dict[str, Any], lead: LeadFacts) -> bool:
+    """Every key the territory names must hold for the lead; missing lead data never matches."""
+    if territory.get("country") and not _same(territory["country"], lead.country):
+        return False
+    if territory.get("region") and not _same(territory["region"], lead.region):
+        return False
+    prefix = normalize_postal(territory.get("postal_prefix"))
+    return not prefix or normalize_postal(lead.postal_code).startswith(prefix)
+
+
+def describe_place(lead: LeadFacts) -> str:
+    parts = [lead.country, lead.region, lead.postal_code]
+    return "/".join(p for p in parts if p) or "an unknown place"
+
+
+def _parse_clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def within_working_hours(hours: dict[str, Any] | None, zone: str, now: datetime) -> bool:
+    """Wall-clock intervals in the agent's own zone, so daylight-saving changes shift nothing.
+
+    An interval whose end is not after its start runs past midnight into the next day.
+    """
+    if hours is None:
+        return True
+    local = now.astimezone(ZoneInfo(zone))
+    today = WEEKDAYS[local.weekday()]
+    yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
+    clock = local.time().replace(tzinfo=None)
+    for start_s, end_s in hours.get(today, []):
+        start, end = _parse_clock(start_s), _parse_clock(end_s)
+        if start < end and start <= clock < end:
+            return True
+        if end <= start and clock >= start:
+            return True
+    for start_s, end_s in hours.get(yesterday, []):
+        start, end = _parse_clock(start_s), _parse_clock(end_s)
+        if end <= start and clock < end:
+            return True
+    return False
+
+
+def ineligibility(
+    agent: AgentFacts, lead: LeadFacts, now: datetime, load: int, history: History
+) -> list[str]:
+    """Every reason this agent cannot be offered this lead now, in a fixed order."""
+    reasons: list[str] = []
+    if not agent.active:
+        reasons.append("inactive")
+    if agent.out_of_office_until is not None and agent.out_of_office_until > now:
+        reasons.append(f"out of office until {agent.out_of_office_until.isoformat()}")
+    if not within_working_hours(agent.working_hours, agent.timezone, now):
+        local = now.astimezone(ZoneInfo(agent.timezone))
+        reasons.append(f"outside working hours ({local:%a %H:%M} {agent.timezone})")
+    if load >= agent.capacity:
+        reasons.append(f"at capacity ({load} of {agent.capacity} open leads)")
+    if agent.territories and not any(territory_covers(t, lead) for t in agent.territories):
+        reasons.append(f"territory does not cover {describe_place(lead)}")
+    if agent.products and lead.product not in agent.products:
+        reasons.append(f"does not handle product {lead.product or '(none given)'}")
+    if agent.languages and lead.language and lead.language not in agent.languages:
+        reasons.append(f"does not speak {lead.language}")
+    if history.declined:
+        reasons.append("declined this lead before")
+    if history.expired:
+        reasons.append("let this lead expire before")
+    return reasons
+
+
+CONDITION_KEYS = ("country", "region", "postal_prefix", "product", "language", "source", "campaign")
+
+
+def rule_mismatch(conditions: dict[str, list[str]], lead: LeadFacts) -> str | None:
+    """Why a rule's conditions do not hold for the lead, or None when they all hold."""
+    for key, accepted in conditions.items():
+        if not accepted:
+            continue
+        if key == "postal_prefix":
+            code = normalize_postal(lead.postal_code)
+            if not any(code.startswith(normalize_postal(p)) for p in accepted):
+                return f"postal code {lead.postal_code or '(none)'} matches no prefix"
+            continue
+        value = getattr(lead, key)
+        if value is None or not any(_same(value, a) for a in accepted):
+            return f"{key} {value or '(none)'} is not one of {', '.join(accepted)}"
+    return None
+
+
+def deadline(now: datetime, seconds: int) -> datetime:
+    return now + timedelta(seconds=seconds)
