@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
@@ -48,6 +48,16 @@ async def health(db_session: NamedDependency[AsyncSession]) -> Response[Any]:
         logger.warning("health check failed database=unreachable")
         return Response({"status": "degraded", "database": "unreachable"}, status_code=503)
     return Response({"status": "ok", "database": "ok"})
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One session per request, closed once the response is sent.
+
+    The engine's lifetime is the app's own (see ``create_app``), so that background work
+    still running at shutdown finishes before the engine is disposed.
+    """
+    async with state.sessions() as session:
+        yield session
 
 
 def _routes() -> list[Any]:
@@ -90,15 +100,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await sweeper.stop()
         await notifier.drain()
         await notifier.close()
-        # advanced-alchemy misses the engine of a second app in one process; dispose it here.
         await engine.dispose()
 
     return Litestar(
         route_handlers=_routes(),
-        plugins=[SQLAlchemyPlugin(config=SQLAlchemyAsyncConfig(
-            engine_instance=engine, session_maker=sessions, session_dependency_key="db_session",
-            create_all=False,
-        ))],
+        dependencies={"db_session": Provide(provide_db_session)},
         state=State({"settings": settings, "sessions": sessions, "notifier": notifier,
                      "sweeper": sweeper}),
         template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
