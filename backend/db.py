@@ -41,15 +41,20 @@ class IdMixin:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An engine; on SQLite: WAL, a generous busy timeout and write-ahead locking.
+    """An engine; on SQLite: WAL, one pooled connection and write-ahead locking.
 
-    SQLite transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the
-    busy timeout instead of failing when a read lock cannot be upgraded.
+    SQLite allows one writer at a time. Queueing transactions on a single pooled
+    connection hands it over without delay, where SQLite's own busy handler would sleep
+    and retry. Transactions start with ``BEGIN IMMEDIATE`` so that other processes (the
+    CLI beside a running server) queue on the busy timeout instead of failing when a read
+    lock cannot be upgraded.
     """
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_pre_ping=True)
 
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
