@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +72,26 @@ def _routes() -> list[Any]:
     from backend.routing.controllers import ROUTES as routing_routes
 
     return [
-        health, *intake_routes, *pursuit_routes, *roster_routes, *routing_routes,
-        *reports_routes, *notify_routes, *console_routes, *rep_routes,
+        health,
+        *intake_routes,
+        *pursuit_routes,
+        *roster_routes,
+        *routing_routes,
+        *reports_routes,
+        *notify_routes,
+        *console_routes,
+        *rep_routes,
         create_static_files_router(path="/static", directories=[PROJECT / "static"]),
     ]
 
 
-def _template_dirs() -> list[Path]:
+def _template_dirs() -> list[Path | PathLike[Any] | str]:
     modules = (console, intake, notify, pursuit, reports, rep, roster, routing)
-    return [ROOT / "templates"] + [Path(m.__file__).parent / "templates" for m in modules]  # type: ignore[arg-type]
+    dirs = [
+        ROOT / "templates",
+        *(ROOT / m.__name__.rsplit(".", 1)[-1] / "templates" for m in modules),
+    ]
+    return [d for d in dirs if d.is_dir()]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -105,16 +117,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=_routes(),
         dependencies={"db_session": Provide(provide_db_session)},
-        state=State({"settings": settings, "sessions": sessions, "notifier": notifier,
-                     "sweeper": sweeper}),
+        state=State(
+            {"settings": settings, "sessions": sessions, "notifier": notifier, "sweeper": sweeper}
+        ),
         template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
-        middleware=[CookieBackendConfig(
-            secret=settings.secret_key.encode()[:32].ljust(32, b"0"), key="pursuit_session",
-            httponly=True, samesite="lax", secure=settings.base_url.startswith("https"),
-            max_age=14 * 24 * 3600,
-        ).middleware],
+        middleware=[
+            CookieBackendConfig(
+                secret=settings.secret_key.encode()[:32].ljust(32, b"0"),
+                key="pursuit_session",
+                httponly=True,
+                samesite="lax",
+                secure=settings.base_url.startswith("https"),
+                max_age=14 * 24 * 3600,
+            ).middleware
+        ],
         csrf_config=CSRFConfig(
-            secret=settings.secret_key, cookie_name="pursuit_csrf", header_name="x-csrftoken",
+            secret=settings.secret_key,
+            cookie_name="pursuit_csrf",
+            header_name="x-csrftoken",
             exclude=["/api/", "/r/", "/health"],
         ),
         exception_handlers={
@@ -123,7 +143,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_error_handler,
         },
         openapi_config=OpenAPIConfig(
-            title="Pursuit", version="1.0.0", path="/schema",
+            title="Pursuit",
+            version="1.0.0",
+            path="/schema",
             description="Lead routing and pursuit: intake, offers, feedback and lost revenue.",
         ),
         request_max_body_size=MAX_BODY_BYTES,

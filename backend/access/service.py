@@ -22,7 +22,7 @@ from backend.errors import BadInput, Forbidden, NotAuthenticated, NotFound
 logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "pk_"
-LINK_TOKEN_PREFIX = "pl_"
+LINK_TOKEN_PREFIX = "pl_"  # noqa: S105 - a public prefix, not a secret
 SIGN_IN_TTL = timedelta(hours=24)
 ROLES = ("admin", "manager")
 _hasher = PasswordHasher()
@@ -121,7 +121,10 @@ def require_api_key(actor: Actor) -> None:
 
 
 async def create_user(
-    session: AsyncSession, email: str, role: str, team_id: str | None = None,
+    session: AsyncSession,
+    email: str,
+    role: str,
+    team_id: str | None = None,
     password: str | None = None,
 ) -> User:
     if role not in ROLES:
@@ -152,7 +155,9 @@ async def create_sign_in_link(session: AsyncSession, user_id: str) -> str:
 
 
 async def use_sign_in_link(session: AsyncSession, token: str) -> User:
-    link = await session.scalar(select(SignInLink).where(SignInLink.token_hash == hash_token(token)))
+    link = await session.scalar(
+        select(SignInLink).where(SignInLink.token_hash == hash_token(token))
+    )
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         raise NotAuthenticated("This sign-in link is unknown, already used or expired.")
     link.used_at = utcnow()

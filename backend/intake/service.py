@@ -69,10 +69,14 @@ def normalize(data: LeadIn) -> dict[str, Any]:
     """Check and tidy the inquiry's fields; raise BadInput naming the first wrong one."""
     source = _clean(data.source)
     if not source:
-        raise BadInput("source must name where the inquiry came from, such as 'web'.", field="source")
+        raise BadInput(
+            "source must name where the inquiry came from, such as 'web'.", field="source"
+        )
     country = _clean(data.country)
     if country is not None and (len(country) != 2 or not country.isalpha()):
-        raise BadInput(f"country {country!r} must be a two-letter ISO code such as 'BR'.", field="country")
+        raise BadInput(
+            f"country {country!r} must be a two-letter ISO code such as 'BR'.", field="country"
+        )
     country = country.upper() if country else None
     if data.value is not None and data.value < 0:
         raise BadInput(f"value {data.value} must not be negative.", field="value")
@@ -121,11 +125,15 @@ async def expected_value(
 
 
 async def set_expected_value(
-    session: AsyncSession, value: float, currency: str, source: str | None = None,
+    session: AsyncSession,
+    value: float,
+    currency: str,
+    source: str | None = None,
     product: str | None = None,
 ) -> LeadValue:
     row = await session.scalar(
-        select(LeadValue).where(LeadValue.source.is_(source) if source is None else LeadValue.source == source)
+        select(LeadValue)
+        .where(LeadValue.source.is_(source) if source is None else LeadValue.source == source)
         .where(LeadValue.product.is_(product) if product is None else LeadValue.product == product)
     )
     if row is None:
@@ -137,9 +145,10 @@ async def set_expected_value(
 
 
 async def find_inquiry(session: AsyncSession, source: str, external_id: str) -> Inquiry | None:
-    return await session.scalar(
+    inquiry: Inquiry | None = await session.scalar(
         select(Inquiry).where(Inquiry.source == source, Inquiry.external_id == external_id)
     )
+    return inquiry
 
 
 async def _replay(session: AsyncSession, inquiry: Inquiry) -> IntakeResult:
@@ -159,8 +168,11 @@ async def submit_inquiry(
         return await _replay(session, found)
 
     inquiry = Inquiry(
-        source=fields["source"], external_id=external_id, inlet=inlet,
-        payload=msgspec.to_builtins(data), received_at=data.received_at or now,
+        source=fields["source"],
+        external_id=external_id,
+        inlet=inlet,
+        payload=msgspec.to_builtins(data),
+        received_at=data.received_at or now,
     )
     session.add(inquiry)
     try:

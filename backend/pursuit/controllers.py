@@ -38,24 +38,39 @@ class LeadController(Controller):
 
     @get("/{lead_id:str}", summary="A lead with its whole journey")
     async def show(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         lead_id: FromPath[str],
     ) -> dict[str, Any]:
         lead = await service.get_lead(db_session, lead_id)
-        if actor.agent_id is not None and not await service.agent_may_see(db_session, lead, actor.agent_id):
+        if actor.agent_id is not None and not await service.agent_may_see(
+            db_session, lead, actor.agent_id
+        ):
             raise NotFound(f"Lead {lead_id} does not exist or is not yours.")
         return await full_lead(db_session, lead)
 
-    @post("/{lead_id:str}/activities", summary="Log a contact attempt, note or outcome",
-          status_code=201)
+    @post(
+        "/{lead_id:str}/activities",
+        summary="Log a contact attempt, note or outcome",
+        status_code=201,
+    )
     async def log_activity(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        lead_id: FromPath[str], data: JSONBody[ActivityIn], idempotency_key: IdempotencyKey,
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        lead_id: FromPath[str],
+        data: JSONBody[ActivityIn],
+        idempotency_key: IdempotencyKey,
     ) -> Response[Any]:
         async def action() -> tuple[int, dict[str, Any]]:
             activity = await service.log_activity(
-                db_session, lead_id, agent_id=actor.agent_id, kind=data.kind,
-                outcome=data.outcome, note=data.note,
+                db_session,
+                lead_id,
+                agent_id=actor.agent_id,
+                kind=data.kind,
+                outcome=data.outcome,
+                note=data.note,
             )
             return 201, activity_json(activity)
 
@@ -69,8 +84,11 @@ class OfferController(Controller):
 
     @post("/{offer_id:str}/accept", summary="Accept an offer", status_code=200)
     async def accept(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        offer_id: FromPath[str], idempotency_key: IdempotencyKey,
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        offer_id: FromPath[str],
+        idempotency_key: IdempotencyKey,
     ) -> Response[Any]:
         async def action() -> tuple[int, dict[str, Any]]:
             lead = await service.accept_offer(db_session, offer_id, agent_id=actor.agent_id)
@@ -80,8 +98,12 @@ class OfferController(Controller):
 
     @post("/{offer_id:str}/decline", summary="Decline an offer with a reason", status_code=200)
     async def decline(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor], offer_id: FromPath[str], data: JSONBody[DeclineIn],
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        offer_id: FromPath[str],
+        data: JSONBody[DeclineIn],
         idempotency_key: IdempotencyKey,
     ) -> Response[Any]:
         async def action() -> tuple[int, dict[str, Any]]:
@@ -112,7 +134,8 @@ class QueueController(Controller):
         queue = await service.agent_queue(db_session, actor.agent_id)
         return {
             "pending": [
-                {"offer": offer_json(o), "lead": lead_summary_json(lead)} for o, lead in queue.pending
+                {"offer": offer_json(o), "lead": lead_summary_json(lead)}
+                for o, lead in queue.pending
             ],
             "owned": [lead_summary_json(lead) for lead in queue.owned],
         }

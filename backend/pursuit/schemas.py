@@ -29,26 +29,41 @@ def iso(value: datetime | None) -> str | None:
 
 def offer_json(offer: Offer) -> dict[str, Any]:
     return {
-        "id": offer.id, "lead_id": offer.lead_id, "agent_id": offer.agent_id,
-        "rule_id": offer.rule_id, "status": offer.status, "offered_at": iso(offer.offered_at),
-        "expires_at": iso(offer.expires_at), "decided_at": iso(offer.decided_at),
-        "decline_reason": offer.decline_reason, "decline_note": offer.decline_note,
+        "id": offer.id,
+        "lead_id": offer.lead_id,
+        "agent_id": offer.agent_id,
+        "rule_id": offer.rule_id,
+        "status": offer.status,
+        "offered_at": iso(offer.offered_at),
+        "expires_at": iso(offer.expires_at),
+        "decided_at": iso(offer.decided_at),
+        "decline_reason": offer.decline_reason,
+        "decline_note": offer.decline_note,
     }
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
     return {
-        "id": decision.id, "at": iso(decision.at), "trigger": decision.trigger,
-        "rule_id": decision.rule_id, "strategy": decision.strategy, "agent_id": decision.agent_id,
-        "candidates": decision.candidates, "rules_tried": decision.rules_tried,
+        "id": decision.id,
+        "at": iso(decision.at),
+        "trigger": decision.trigger,
+        "rule_id": decision.rule_id,
+        "strategy": decision.strategy,
+        "agent_id": decision.agent_id,
+        "candidates": decision.candidates,
+        "rules_tried": decision.rules_tried,
         "explanation": decision.explanation,
     }
 
 
 def activity_json(activity: Activity) -> dict[str, Any]:
     return {
-        "id": activity.id, "lead_id": activity.lead_id, "agent_id": activity.agent_id,
-        "kind": activity.kind, "outcome": activity.outcome, "note": activity.note,
+        "id": activity.id,
+        "lead_id": activity.lead_id,
+        "agent_id": activity.agent_id,
+        "kind": activity.kind,
+        "outcome": activity.outcome,
+        "note": activity.note,
         "at": iso(activity.at),
     }
 
@@ -59,27 +74,48 @@ def event_json(event: LeadEvent) -> dict[str, Any]:
 
 def inquiry_json(inquiry: Inquiry) -> dict[str, Any]:
     return {
-        "id": inquiry.id, "source": inquiry.source, "external_id": inquiry.external_id,
-        "inlet": inquiry.inlet, "received_at": iso(inquiry.received_at),
-        "status": inquiry.status, "payload": inquiry.payload,
+        "id": inquiry.id,
+        "source": inquiry.source,
+        "external_id": inquiry.external_id,
+        "inlet": inquiry.inlet,
+        "received_at": iso(inquiry.received_at),
+        "status": inquiry.status,
+        "payload": inquiry.payload,
     }
 
 
 def lead_summary_json(lead: Lead) -> dict[str, Any]:
     return {
-        "id": lead.id, "status": lead.status, "owner": lead.owner_id, "source": lead.source,
-        "first_name": lead.first_name, "last_name": lead.last_name, "email": lead.email,
-        "phone": lead.phone, "company": lead.company, "country": lead.country,
-        "region": lead.region, "postal_code": lead.postal_code, "product": lead.product,
-        "language": lead.language, "campaign": lead.campaign, "message": lead.message,
-        "value": lead.value, "value_basis": lead.value_basis, "currency": lead.currency,
-        "received_at": iso(lead.received_at), "accepted_at": iso(lead.accepted_at),
-        "first_contact_at": iso(lead.first_contact_at), "contact_due_at": iso(lead.contact_due_at),
+        "id": lead.id,
+        "status": lead.status,
+        "owner": lead.owner_id,
+        "source": lead.source,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "company": lead.company,
+        "country": lead.country,
+        "region": lead.region,
+        "postal_code": lead.postal_code,
+        "product": lead.product,
+        "language": lead.language,
+        "campaign": lead.campaign,
+        "message": lead.message,
+        "value": lead.value,
+        "value_basis": lead.value_basis,
+        "currency": lead.currency,
+        "received_at": iso(lead.received_at),
+        "accepted_at": iso(lead.accepted_at),
+        "first_contact_at": iso(lead.first_contact_at),
+        "contact_due_at": iso(lead.contact_due_at),
         "closed_at": iso(lead.closed_at),
     }
 
 
-def lead_json(lead: Lead, journey: dict[str, list[Any]], inquiries: list[Inquiry]) -> dict[str, Any]:
+def lead_json(
+    lead: Lead, journey: dict[str, list[Any]], inquiries: list[Inquiry]
+) -> dict[str, Any]:
     return {
         **lead_summary_json(lead),
         "inquiries": [inquiry_json(i) for i in inquiries],

@@ -26,34 +26,55 @@ from backend.routing.models import Decision, Rule
 logger = logging.getLogger(__name__)
 
 DECLINE_REASONS = (
-    "not_a_fit", "wrong_territory", "wrong_product", "duplicate", "spam", "unreachable",
-    "no_capacity", "other",
+    "not_a_fit",
+    "wrong_territory",
+    "wrong_product",
+    "duplicate",
+    "spam",
+    "unreachable",
+    "no_capacity",
+    "other",
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "message", "note")
 CONTACT_KINDS = ("call", "email", "meeting", "message")
 OUTCOMES = (
-    "connected", "no_answer", "left_message", "busy", "wrong_number", "qualified",
-    "meeting_booked", "won", "lost",
+    "connected",
+    "no_answer",
+    "left_message",
+    "busy",
+    "wrong_number",
+    "qualified",
+    "meeting_booked",
+    "won",
+    "lost",
 )
 CLOSING_OUTCOMES = {"won": "won", "lost": "lost"}
 DEFAULT_CONTACT_TIMEOUT_S = 86400
 
 
 def record_event(
-    session: AsyncSession, *, lead_id: str, type: str, actor: str,
-    data: dict[str, Any] | None = None, at: datetime | None = None,
+    session: AsyncSession,
+    *,
+    lead_id: str,
+    type: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    session.add(LeadEvent(lead_id=lead_id, type=type, actor=actor, data=data or {}, at=at or utcnow()))
+    session.add(
+        LeadEvent(lead_id=lead_id, type=type, actor=actor, data=data or {}, at=at or utcnow())
+    )
 
 
 async def current_offer(session: AsyncSession, lead_id: str) -> Offer | None:
     """The lead's live offer: pending, or accepted and still owned."""
-    return await session.scalar(
+    offer: Offer | None = await session.scalar(
         select(Offer)
         .where(Offer.lead_id == lead_id, Offer.status.in_(("pending", "accepted")))
         .order_by(Offer.offered_at.desc())
         .limit(1)
     )
+    return offer
 
 
 async def open_lead(
@@ -63,8 +84,14 @@ async def open_lead(
     lead = Lead(**fields, status="routing", received_at=received_at)
     session.add(lead)
     await session.flush()
-    record_event(session, lead_id=lead.id, type="received", actor="system", at=received_at,
-                 data={"source": lead.source})
+    record_event(
+        session,
+        lead_id=lead.id,
+        type="received",
+        actor="system",
+        at=received_at,
+        data={"source": lead.source},
+    )
     offer = await route_lead(session, lead, now, trigger="intake")
     return lead, offer
 
@@ -75,12 +102,15 @@ async def route_lead(
     """Record a routing decision and make its offer, or mark the lead unassigned."""
     choice = await routing.choose(session, lead, now, lead_id=lead.id, first_rule_id=first_rule_id)
     decision = Decision(
-        lead_id=lead.id, at=now, trigger=trigger,
+        lead_id=lead.id,
+        at=now,
+        trigger=trigger,
         rule_id=choice.rule.id if choice.rule else None,
         strategy=choice.rule.strategy if choice.rule else None,
         agent_id=choice.agent.id if choice.agent else None,
         candidates=[c.as_json() for c in choice.candidates],
-        rules_tried=choice.rules_tried, explanation=choice.explanation,
+        rules_tried=choice.rules_tried,
+        explanation=choice.explanation,
     )
     session.add(decision)
     await session.flush()
@@ -89,23 +119,39 @@ async def route_lead(
         lead.status, lead.owner_id = "unassigned", None
         if lead.contact_due_at is None:
             lead.contact_due_at = lead.received_at + timedelta(seconds=DEFAULT_CONTACT_TIMEOUT_S)
-        record_event(session, lead_id=lead.id, type="unassigned", actor="router", at=now,
-                     data={"decision_id": decision.id, "why": choice.explanation})
+        record_event(
+            session,
+            lead_id=lead.id,
+            type="unassigned",
+            actor="router",
+            at=now,
+            data={"decision_id": decision.id, "why": choice.explanation},
+        )
         logger.warning("lead unassigned lead_id=%s trigger=%s", lead.id, trigger)
         return None
     return await _make_offer(session, lead, choice.agent, choice.rule, decision, now)
 
 
 async def _make_offer(
-    session: AsyncSession, lead: Lead, agent: Agent, rule: Rule | None, decision: Decision,
-    now: datetime, accept_timeout_s: int | None = None,
+    session: AsyncSession,
+    lead: Lead,
+    agent: Agent,
+    rule: Rule | None,
+    decision: Decision,
+    now: datetime,
+    accept_timeout_s: int | None = None,
 ) -> Offer:
     timeout = accept_timeout_s or (rule.accept_timeout_s if rule else 900)
     contact_timeout = rule.contact_timeout_s if rule else DEFAULT_CONTACT_TIMEOUT_S
     offer = Offer(
-        lead_id=lead.id, agent_id=agent.id, rule_id=rule.id if rule else None,
-        decision_id=decision.id, status="pending", offered_at=now,
-        expires_at=now + timedelta(seconds=timeout), contact_timeout_s=contact_timeout,
+        lead_id=lead.id,
+        agent_id=agent.id,
+        rule_id=rule.id if rule else None,
+        decision_id=decision.id,
+        status="pending",
+        offered_at=now,
+        expires_at=now + timedelta(seconds=timeout),
+        contact_timeout_s=contact_timeout,
     )
     session.add(offer)
     await session.flush()
@@ -114,9 +160,19 @@ async def _make_offer(
     lead.status, lead.owner_id = "offered", None
     if lead.contact_due_at is None:
         lead.contact_due_at = lead.received_at + timedelta(seconds=contact_timeout)
-    record_event(session, lead_id=lead.id, type="offered", actor="router", at=now,
-                 data={"offer_id": offer.id, "agent_id": agent.id, "decision_id": decision.id,
-                       "expires_at": offer.expires_at.isoformat()})
+    record_event(
+        session,
+        lead_id=lead.id,
+        type="offered",
+        actor="router",
+        at=now,
+        data={
+            "offer_id": offer.id,
+            "agent_id": agent.id,
+            "decision_id": decision.id,
+            "expires_at": offer.expires_at.isoformat(),
+        },
+    )
     logger.info("lead offered lead_id=%s offer_id=%s agent_id=%s", lead.id, offer.id, agent.id)
     return offer
 
@@ -131,8 +187,10 @@ async def _get_offer_for(session: AsyncSession, offer_id: str, agent_id: str | N
 async def _claim(session: AsyncSession, offer: Offer, status: str, now: datetime) -> None:
     """Move a pending offer on, or raise Conflict if someone or something got there first."""
     if offer.status == "pending" and offer.expires_at <= now:
-        raise Conflict("This offer expired before it was answered; the lead has moved on.",
-                       offer_status="expired")
+        raise Conflict(
+            "This offer expired before it was answered; the lead has moved on.",
+            offer_status="expired",
+        )
     result = await session.execute(
         update(Offer)
         .where(Offer.id == offer.id, Offer.status == "pending")
@@ -155,28 +213,46 @@ async def accept_offer(
     await _claim(session, offer, "accepted", now)
     lead = await _lead(session, offer.lead_id)
     lead.status, lead.owner_id, lead.accepted_at = "accepted", offer.agent_id, now
-    record_event(session, lead_id=lead.id, type="accepted", actor=f"agent:{offer.agent_id}",
-                 at=now, data={"offer_id": offer.id})
+    record_event(
+        session,
+        lead_id=lead.id,
+        type="accepted",
+        actor=f"agent:{offer.agent_id}",
+        at=now,
+        data={"offer_id": offer.id},
+    )
     await session.commit()
     logger.info("offer accepted offer_id=%s lead_id=%s", offer.id, lead.id)
     return lead
 
 
 async def decline_offer(
-    session: AsyncSession, offer_id: str, *, agent_id: str | None, reason: str,
-    note: str | None = None, now: datetime | None = None,
+    session: AsyncSession,
+    offer_id: str,
+    *,
+    agent_id: str | None,
+    reason: str,
+    note: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[Lead, Offer | None]:
     """Record the refusal and route the lead to the next candidate; answers the new offer."""
     now = now or utcnow()
     if reason not in DECLINE_REASONS:
-        raise BadInput(f"Decline reason {reason!r} is not one of {', '.join(DECLINE_REASONS)}.",
-                       field="reason")
+        raise BadInput(
+            f"Decline reason {reason!r} is not one of {', '.join(DECLINE_REASONS)}.", field="reason"
+        )
     offer = await _get_offer_for(session, offer_id, agent_id)
     await _claim(session, offer, "declined", now)
     offer.decline_reason, offer.decline_note = reason, (note or "").strip() or None
     lead = await _lead(session, offer.lead_id)
-    record_event(session, lead_id=lead.id, type="declined", actor=f"agent:{offer.agent_id}",
-                 at=now, data={"offer_id": offer.id, "reason": reason})
+    record_event(
+        session,
+        lead_id=lead.id,
+        type="declined",
+        actor=f"agent:{offer.agent_id}",
+        at=now,
+        data={"offer_id": offer.id, "reason": reason},
+    )
     next_offer = await route_lead(session, lead, now, trigger="declined")
     await session.commit()
     logger.info("offer declined offer_id=%s lead_id=%s reason=%s", offer.id, lead.id, reason)
@@ -188,21 +264,34 @@ async def expire_due_offers(
 ) -> list[Offer]:
     """Expire pending offers past their deadline and re-route their leads, escalating if set."""
     now = now or utcnow()
-    due = (await session.scalars(
-        select(Offer).where(Offer.status == "pending", Offer.expires_at <= now)
-        .order_by(Offer.expires_at).limit(limit)
-    )).all()
+    due = (
+        await session.scalars(
+            select(Offer)
+            .where(Offer.status == "pending", Offer.expires_at <= now)
+            .order_by(Offer.expires_at)
+            .limit(limit)
+        )
+    ).all()
     new_offers: list[Offer] = []
     for offer in due:
         result = await session.execute(
-            update(Offer).where(Offer.id == offer.id, Offer.status == "pending")
-            .values(status="expired", decided_at=now).execution_options(synchronize_session=False)
+            update(Offer)
+            .where(Offer.id == offer.id, Offer.status == "pending")
+            .values(status="expired", decided_at=now)
+            .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue
+        offer.status, offer.decided_at = "expired", now
         lead = await _lead(session, offer.lead_id)
-        record_event(session, lead_id=lead.id, type="expired", actor="system", at=now,
-                     data={"offer_id": offer.id, "agent_id": offer.agent_id})
+        record_event(
+            session,
+            lead_id=lead.id,
+            type="expired",
+            actor="system",
+            at=now,
+            data={"offer_id": offer.id, "agent_id": offer.agent_id},
+        )
         logger.info("offer expired offer_id=%s lead_id=%s", offer.id, lead.id)
         escalation = await _escalation_target(session, offer.rule_id)
         if (next_offer := await route_lead(session, lead, now, "expired", escalation)) is not None:
@@ -217,25 +306,44 @@ async def _escalation_target(session: AsyncSession, rule_id: str | None) -> str 
 
 
 async def log_activity(
-    session: AsyncSession, lead_id: str, *, agent_id: str | None, kind: str,
-    outcome: str | None = None, note: str | None = None, now: datetime | None = None,
+    session: AsyncSession,
+    lead_id: str,
+    *,
+    agent_id: str | None,
+    kind: str,
+    outcome: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
 ) -> Activity:
     """The owner reports a step; a contact marks the lead pursued, won or lost closes it."""
     now = now or utcnow()
     if kind not in ACTIVITY_KINDS:
-        raise BadInput(f"Activity kind {kind!r} is not one of {', '.join(ACTIVITY_KINDS)}.",
-                       field="kind")
+        raise BadInput(
+            f"Activity kind {kind!r} is not one of {', '.join(ACTIVITY_KINDS)}.", field="kind"
+        )
     if outcome is not None and outcome not in OUTCOMES:
         raise BadInput(f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome")
     lead = await _lead(session, lead_id)
     owner = await _owner_for_activity(session, lead, agent_id)
 
-    activity = Activity(lead_id=lead.id, agent_id=owner, kind=kind, outcome=outcome,
-                        note=(note or "").strip() or None, at=now)
+    activity = Activity(
+        lead_id=lead.id,
+        agent_id=owner,
+        kind=kind,
+        outcome=outcome,
+        note=(note or "").strip() or None,
+        at=now,
+    )
     session.add(activity)
     await session.flush()
-    record_event(session, lead_id=lead.id, type="activity", actor=f"agent:{owner}", at=now,
-                 data={"activity_id": activity.id, "kind": kind, "outcome": outcome})
+    record_event(
+        session,
+        lead_id=lead.id,
+        type="activity",
+        actor=f"agent:{owner}",
+        at=now,
+        data={"activity_id": activity.id, "kind": kind, "outcome": outcome},
+    )
     if kind in CONTACT_KINDS and lead.first_contact_at is None:
         lead.first_contact_at = now
         lead.status = "contacted"
@@ -268,7 +376,12 @@ async def _has_pending_offer(session: AsyncSession, lead_id: str, agent_id: str)
 
 
 async def offer_to_agent(
-    session: AsyncSession, lead_id: str, agent_id: str, *, actor: str, accept_timeout_s: int,
+    session: AsyncSession,
+    lead_id: str,
+    agent_id: str,
+    *,
+    actor: str,
+    accept_timeout_s: int,
     now: datetime | None = None,
 ) -> Offer:
     """A manual offer to a chosen agent; any live pending offer is withdrawn first."""
@@ -282,10 +395,19 @@ async def offer_to_agent(
         raise Conflict("This lead is already accepted; it cannot be offered again.")
     if live is not None:
         live.status, live.decided_at = "withdrawn", now
-        record_event(session, lead_id=lead.id, type="withdrawn", actor=actor, at=now,
-                     data={"offer_id": live.id})
+        record_event(
+            session,
+            lead_id=lead.id,
+            type="withdrawn",
+            actor=actor,
+            at=now,
+            data={"offer_id": live.id},
+        )
     decision = Decision(
-        lead_id=lead.id, at=now, trigger="manual", agent_id=agent.id,
+        lead_id=lead.id,
+        at=now,
+        trigger="manual",
+        agent_id=agent.id,
         explanation=f"{agent.name} chosen by hand ({actor})",
     )
     session.add(decision)
@@ -318,7 +440,9 @@ async def agent_may_see(session: AsyncSession, lead: Lead, agent_id: str) -> boo
 
 async def journey(session: AsyncSession, lead_id: str) -> dict[str, list[Any]]:
     """Everything that happened to a lead, oldest first."""
-    offers = await session.scalars(select(Offer).where(Offer.lead_id == lead_id).order_by(Offer.offered_at))
+    offers = await session.scalars(
+        select(Offer).where(Offer.lead_id == lead_id).order_by(Offer.offered_at)
+    )
     decisions = await session.scalars(
         select(Decision).where(Decision.lead_id == lead_id).order_by(Decision.at)
     )
@@ -329,14 +453,21 @@ async def journey(session: AsyncSession, lead_id: str) -> dict[str, list[Any]]:
         select(LeadEvent).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.id)
     )
     return {
-        "offers": list(offers.all()), "decisions": list(decisions.all()),
-        "activities": list(activities.all()), "events": list(events.all()),
+        "offers": list(offers.all()),
+        "decisions": list(decisions.all()),
+        "activities": list(activities.all()),
+        "events": list(events.all()),
     }
 
 
 async def list_leads(
-    session: AsyncSession, *, status: str | None = None, owner: str | None = None,
-    since: datetime | None = None, until: datetime | None = None, limit: int = 50,
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    owner: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Lead], str | None]:
     """Newest first, keyset-paginated on (received_at, id)."""
@@ -371,7 +502,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         at, lead_id = raw.split("~", 1)
         return datetime.fromisoformat(at), lead_id
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cursor {cursor!r} is not one this API handed out.", field="cursor") from exc
+        raise BadInput(
+            f"cursor {cursor!r} is not one this API handed out.", field="cursor"
+        ) from exc
 
 
 @dataclass
@@ -384,19 +517,24 @@ class Queue:
 async def agent_queue(session: AsyncSession, agent_id: str, recent_limit: int = 20) -> Queue:
     """What a rep sees: offers waiting for an answer, open leads, and recently closed ones."""
     pending = await session.execute(
-        select(Offer, Lead).join(Lead, Lead.id == Offer.lead_id)
+        select(Offer, Lead)
+        .join(Lead, Lead.id == Offer.lead_id)
         .where(Offer.agent_id == agent_id, Offer.status == "pending")
         .order_by(Offer.expires_at)
     )
     owned = await session.scalars(
-        select(Lead).where(Lead.owner_id == agent_id, Lead.status.in_(("accepted", "contacted")))
+        select(Lead)
+        .where(Lead.owner_id == agent_id, Lead.status.in_(("accepted", "contacted")))
         .order_by(Lead.accepted_at.desc())
     )
     recent = await session.scalars(
-        select(Lead).where(Lead.owner_id == agent_id, Lead.status.in_(("won", "lost")))
-        .order_by(Lead.closed_at.desc()).limit(recent_limit)
+        select(Lead)
+        .where(Lead.owner_id == agent_id, Lead.status.in_(("won", "lost")))
+        .order_by(Lead.closed_at.desc())
+        .limit(recent_limit)
     )
     return Queue(
         pending=[(offer, lead) for offer, lead in pending.tuples().all()],
-        owned=list(owned.all()), recent=list(recent.all()),
+        owned=list(owned.all()),
+        recent=list(recent.all()),
     )

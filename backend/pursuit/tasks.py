@@ -23,7 +23,9 @@ class OfferAnnouncer(Protocol):
 
 class Sweeper:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], announcer: OfferAnnouncer,
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        announcer: OfferAnnouncer,
         interval_s: float,
     ) -> None:
         self.sessions = sessions

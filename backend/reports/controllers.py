@@ -23,8 +23,11 @@ class MetricsController(Controller):
 
     @get("/summary", summary="Leads, pursuit and lost revenue for a period")
     async def summary(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
     ) -> dict[str, Any]:
         require_api_key(actor)
         if since and until and since >= until:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +50,13 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def is_lost(lead: Lead, now: datetime) -> bool:
+class LeadDates(Protocol):
+    status: str
+    first_contact_at: datetime | None
+    contact_due_at: datetime | None
+
+
+def is_lost(lead: LeadDates, now: datetime) -> bool:
     if lead.first_contact_at is not None:
         return False
     if lead.status in TERMINAL:
@@ -58,12 +65,18 @@ def is_lost(lead: Lead, now: datetime) -> bool:
 
 
 async def summary(
-    session: AsyncSession, since: datetime | None = None, until: datetime | None = None,
+    session: AsyncSession,
+    since: datetime | None = None,
+    until: datetime | None = None,
     now: datetime | None = None,
 ) -> Summary:
     now = now or utcnow()
     query = select(
-        Lead.status, Lead.value, Lead.received_at, Lead.accepted_at, Lead.first_contact_at,
+        Lead.status,
+        Lead.value,
+        Lead.received_at,
+        Lead.accepted_at,
+        Lead.first_contact_at,
         Lead.contact_due_at,
     )
     if since is not None:
@@ -74,7 +87,7 @@ async def summary(
 
     leads = len(rows)
     pursued = sum(1 for r in rows if r.first_contact_at is not None)
-    lost = [r for r in rows if is_lost(r, now)]  # type: ignore[arg-type]
+    lost = [r for r in rows if is_lost(r, now)]
     lost_revenue = round(sum(r.value or 0.0 for r in lost), 2)
     accept_times = [(r.accepted_at - r.received_at).total_seconds() for r in rows if r.accepted_at]
     contact_times = [
@@ -92,7 +105,5 @@ async def summary(
         contact_time_p50_s=percentile(contact_times, 0.5),
         contact_time_p90_s=percentile(contact_times, 0.9),
         unassigned=sum(1 for r in rows if r.status == "unassigned"),
-        awaiting_contact=sum(
-            1 for r in rows if r.status == "accepted" and not is_lost(r, now)  # type: ignore[arg-type]
-        ),
+        awaiting_contact=sum(1 for r in rows if r.status == "accepted" and not is_lost(r, now)),
     )

@@ -41,10 +41,16 @@ class RuleIn(msgspec.Struct):
 
 def rule_json(rule: Rule) -> dict[str, Any]:
     return {
-        "id": rule.id, "name": rule.name, "priority": rule.priority,
-        "conditions": rule.conditions, "pool": rule.pool, "strategy": rule.strategy,
-        "accept_timeout_s": rule.accept_timeout_s, "contact_timeout_s": rule.contact_timeout_s,
-        "escalate_to_rule_id": rule.escalate_to_rule_id, "active": rule.active,
+        "id": rule.id,
+        "name": rule.name,
+        "priority": rule.priority,
+        "conditions": rule.conditions,
+        "pool": rule.pool,
+        "strategy": rule.strategy,
+        "accept_timeout_s": rule.accept_timeout_s,
+        "contact_timeout_s": rule.contact_timeout_s,
+        "escalate_to_rule_id": rule.escalate_to_rule_id,
+        "active": rule.active,
     }
 
 
@@ -55,7 +61,9 @@ class RuleController(Controller):
 
     @post("/", summary="Create a routing rule")
     async def create(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         data: JSONBody[RuleIn],
     ) -> dict[str, Any]:
         require_api_key(actor)
@@ -71,8 +79,11 @@ class RuleController(Controller):
 
     @post("/preview", summary="Where a sample lead would go now, saving nothing", status_code=200)
     async def preview(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        data: JSONBody[LeadIn], at: FromQuery[datetime | None] = None,
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        data: JSONBody[LeadIn],
+        at: FromQuery[datetime | None] = None,
     ) -> dict[str, Any]:
         require_api_key(actor)
         fields = normalize(data)

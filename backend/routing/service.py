@@ -76,8 +76,10 @@ async def agent_loads(session: AsyncSession, agent_ids: list[str]) -> dict[str, 
         .where(Lead.owner_id.in_(agent_ids), Lead.status.in_(OPEN_LEAD_STATUSES))
         .group_by(Lead.owner_id)
     )
-    for agent_id, count in [*pending.all(), *owned.all()]:
-        loads[agent_id] += count
+    counts: list[tuple[str | None, int]] = [*pending.tuples().all(), *owned.tuples().all()]
+    for agent_id, count in counts:
+        if agent_id is not None:
+            loads[agent_id] += count
     return loads
 
 
@@ -192,7 +194,10 @@ async def choose(
 
 
 async def _candidates(
-    session: AsyncSession, rule: Rule, lead: LeadFacts, now: datetime,
+    session: AsyncSession,
+    rule: Rule,
+    lead: LeadFacts,
+    now: datetime,
     history: dict[str, History],
 ) -> list[Candidate]:
     agents = await pool_agents(session, rule.pool)
@@ -201,7 +206,9 @@ async def _candidates(
         Candidate(
             agent=agent,
             load=loads[agent.id],
-            reasons=ineligibility(agent, lead, now, loads[agent.id], history.get(agent.id, History())),
+            reasons=ineligibility(
+                agent, lead, now, loads[agent.id], history.get(agent.id, History())
+            ),
             score=50.0 if rule.strategy == "score" else None,
         )
         for agent in agents
@@ -248,7 +255,9 @@ async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:
     )
     session.add(rule)
     await session.commit()
-    logger.info("rule created rule_id=%s priority=%s strategy=%s", rule.id, rule.priority, rule.strategy)
+    logger.info(
+        "rule created rule_id=%s priority=%s strategy=%s", rule.id, rule.priority, rule.strategy
+    )
     return rule
 
 
@@ -258,7 +267,9 @@ async def _check_pool(session: AsyncSession, pool: dict[str, Any]) -> None:
     for key, model in (("agent_ids", Agent), ("team_ids", Team), ("partner_ids", Partner)):
         for ref in pool.get(key) or []:
             if await session.get(model, ref) is None:
-                raise BadInput(f"The pool names {key[:-4]} {ref}, which does not exist.", field="pool")
+                raise BadInput(
+                    f"The pool names {key[:-4]} {ref}, which does not exist.", field="pool"
+                )
 
 
 async def list_rules(session: AsyncSession) -> list[Rule]:

@@ -1,0 +1,174 @@
+"""Eligibility rules, each case worked out by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from backend.routing.eligibility import (
+    History,
+    ineligibility,
+    rule_mismatch,
+    territory_covers,
+    within_working_hours,
+)
+
+NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday
+WEEKDAYS_9_TO_6 = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+@dataclass
+class FakeLead:
+    country: str | None = "BR"
+    region: str | None = "SP"
+    postal_code: str | None = "01310-100"
+    product: str | None = "solar"
+    language: str | None = "pt"
+    source: str = "web"
+    campaign: str | None = None
+
+
+@dataclass
+class FakeAgent:
+    active: bool = True
+    out_of_office_until: datetime | None = None
+    timezone: str = "America/Sao_Paulo"
+    working_hours: dict[str, Any] | None = None
+    capacity: int = 5
+    territories: list[dict[str, Any]] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+
+
+@pytest.mark.parametrize(
+    ("territory", "covered"),
+    [
+        ({"country": "BR"}, True),
+        ({"country": "br", "region": "sp"}, True),
+        ({"country": "BR", "region": "RJ"}, False),
+        ({"postal_prefix": "01"}, True),
+        ({"postal_prefix": "013"}, True),
+        ({"postal_prefix": "1"}, False),
+        ({"country": "US", "postal_prefix": "01"}, False),
+    ],
+)
+def test_territory_covers_by_every_named_key(territory: dict[str, str], covered: bool) -> None:
+    assert territory_covers(territory, FakeLead()) is covered
+
+
+def test_territory_never_covers_a_lead_without_postal_code() -> None:
+    assert territory_covers({"postal_prefix": "01"}, FakeLead(postal_code=None)) is False
+
+
+@pytest.mark.parametrize(
+    ("at", "inside"),
+    [
+        # São Paulo is UTC-3 all year: 12:00 UTC is 09:00 local, the first minute.
+        (datetime(2026, 12, 2, 12, 0, tzinfo=UTC), True),
+        (datetime(2026, 12, 2, 11, 59, tzinfo=UTC), False),
+        (datetime(2026, 12, 2, 20, 59, tzinfo=UTC), True),
+        (datetime(2026, 12, 2, 21, 0, tzinfo=UTC), False),
+        (datetime(2026, 12, 5, 15, 0, tzinfo=UTC), False),  # Saturday
+    ],
+)
+def test_working_hours_are_wall_clock_in_the_agents_zone(at: datetime, inside: bool) -> None:
+    assert within_working_hours(WEEKDAYS_9_TO_6, "America/Sao_Paulo", at) is inside
+
+
+@pytest.mark.parametrize(
+    ("at", "inside"),
+    [
+        # Berlin: 09:00 is 08:00 UTC in winter and 07:00 UTC in summer (DST from 29 March 2026).
+        (datetime(2026, 3, 27, 8, 0, tzinfo=UTC), True),
+        (datetime(2026, 3, 27, 7, 30, tzinfo=UTC), False),
+        (datetime(2026, 3, 30, 7, 0, tzinfo=UTC), True),
+        (datetime(2026, 3, 30, 6, 59, tzinfo=UTC), False),
+    ],
+)
+def test_working_hours_follow_daylight_saving(at: datetime, inside: bool) -> None:
+    assert within_working_hours(WEEKDAYS_9_TO_6, "Europe/Berlin", at) is inside
+
+
+@pytest.mark.parametrize(
+    ("at", "inside"),
+    [
+        (datetime(2026, 12, 2, 23, 30, tzinfo=UTC), True),  # Wednesday 23:30
+        (datetime(2026, 12, 3, 5, 59, tzinfo=UTC), True),  # Thursday 05:59, Wednesday's shift
+        (datetime(2026, 12, 3, 6, 0, tzinfo=UTC), False),
+        (datetime(2026, 12, 2, 21, 59, tzinfo=UTC), False),
+    ],
+)
+def test_night_shift_runs_past_midnight(at: datetime, inside: bool) -> None:
+    assert within_working_hours({"wed": [["22:00", "06:00"]]}, "UTC", at) is inside
+
+
+@pytest.mark.parametrize(
+    ("agent", "load", "history", "reasons"),
+    [
+        (FakeAgent(), 0, History(), []),
+        (FakeAgent(active=False), 0, History(), ["inactive"]),
+        (
+            FakeAgent(out_of_office_until=datetime(2026, 12, 10, tzinfo=UTC)),
+            0,
+            History(),
+            ["out of office until 2026-12-10T00:00:00+00:00"],
+        ),
+        (FakeAgent(out_of_office_until=datetime(2026, 12, 1, tzinfo=UTC)), 0, History(), []),
+        (FakeAgent(capacity=2), 2, History(), ["at capacity (2 of 2 open leads)"]),
+        (
+            FakeAgent(working_hours={"mon": [["09:00", "18:00"]]}),
+            0,
+            History(),
+            ["outside working hours (Wed 09:00 America/Sao_Paulo)"],
+        ),
+        (
+            FakeAgent(territories=[{"country": "BR", "region": "RJ"}]),
+            0,
+            History(),
+            ["territory does not cover BR/SP/01310-100"],
+        ),
+        (FakeAgent(products=["wind"]), 0, History(), ["does not handle product solar"]),
+        (FakeAgent(languages=["en", "es"]), 0, History(), ["does not speak pt"]),
+        (FakeAgent(), 0, History(declined=True), ["declined this lead before"]),
+        (FakeAgent(), 0, History(expired=True), ["let this lead expire before"]),
+        (
+            FakeAgent(active=False, capacity=0),
+            0,
+            History(declined=True),
+            ["inactive", "at capacity (0 of 0 open leads)", "declined this lead before"],
+        ),
+    ],
+)
+def test_ineligibility_names_every_reason(
+    agent: FakeAgent, load: int, history: History, reasons: list[str]
+) -> None:
+    assert ineligibility(agent, FakeLead(), NOON, load, history) == reasons
+
+
+def test_unknown_language_does_not_exclude_anyone() -> None:
+    assert (
+        ineligibility(FakeAgent(languages=["en"]), FakeLead(language=None), NOON, 0, History())
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("conditions", "mismatch"),
+    [
+        ({}, None),
+        ({"country": ["BR", "PT"]}, None),
+        ({"country": ["US"]}, "country BR is not one of US"),
+        ({"postal_prefix": ["01", "02"]}, None),
+        ({"postal_prefix": ["2"]}, "postal code 01310-100 matches no prefix"),
+        ({"product": ["solar"], "language": ["es"]}, "language pt is not one of es"),
+        ({"campaign": ["spring"]}, "campaign (none) is not one of spring"),
+        ({"source": []}, None),
+    ],
+)
+def test_rule_mismatch_explains_the_first_failing_condition(
+    conditions: dict[str, list[str]], mismatch: str | None
+) -> None:
+    assert rule_mismatch(conditions, FakeLead()) == mismatch
