@@ -156,9 +156,11 @@ def demo(host: str, port: int, seed: int, build_only: bool) -> None:
     from backend.demo import build_demo
 
     settings = Settings.from_env()
-    settings = Settings.from_env(
-        database_url=f"sqlite+aiosqlite:///{settings.var_dir / 'demo.db'}"
-    ) if not _database_configured() else settings
+    settings = (
+        Settings.from_env(database_url=f"sqlite+aiosqlite:///{settings.var_dir / 'demo.db'}")
+        if not _database_configured()
+        else settings
+    )
     report = build_demo(settings, seed=seed)
     click.echo(report)
     if not build_only:

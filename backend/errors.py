@@ -1,12 +1,12 @@
 """Domain errors: one base with a stable code and a sentence safe to show a person.
 
-    PursuitError
-    ├── BadInput (422)        a value is present but wrong
-    ├── NotAuthenticated (401)
-    ├── Forbidden (403)       the caller may not touch this record
-    ├── NotFound (404)
-    ├── Conflict (409)        the record is no longer in a state that allows this
-    └── TooLarge (413)
+PursuitError
+├── BadInput (422)        a value is present but wrong
+├── NotAuthenticated (401)
+├── Forbidden (403)       the caller may not touch this record
+├── NotFound (404)
+├── Conflict (409)        the record is no longer in a state that allows this
+└── TooLarge (413)
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def _body(status: int, detail: str, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def pursuit_error_handler(request: Request[Any, Any, Any], exc: PursuitError) -> Response[Any]:
-    logger.info("request refused code=%s status=%s path=%s", exc.code, exc.status_code, request.url.path)
+    logger.info(
+        "request refused code=%s status=%s path=%s", exc.code, exc.status_code, request.url.path
+    )
     extra = {"code": exc.code, **exc.extra}
     return Response(_body(exc.status_code, exc.message, extra), status_code=exc.status_code)
 

@@ -9,7 +9,24 @@ from backend.roster.models import Agent, Partner, Team
 from backend.routing.models import Decision, Rotation, Rule
 
 __all__ = [
-    "Activity", "Agent", "AgentLink", "ApiKey", "Base", "Decision", "IdempotentReply", "Inquiry",
-    "Lead", "LeadEvent", "LeadValue", "Notification", "Offer", "Partner", "PushSubscription",
-    "Rotation", "Rule", "SignInLink", "Team", "User",
+    "Activity",
+    "Agent",
+    "AgentLink",
+    "ApiKey",
+    "Base",
+    "Decision",
+    "IdempotentReply",
+    "Inquiry",
+    "Lead",
+    "LeadEvent",
+    "LeadValue",
+    "Notification",
+    "Offer",
+    "Partner",
+    "PushSubscription",
+    "Rotation",
+    "Rule",
+    "SignInLink",
+    "Team",
+    "User",
 ]

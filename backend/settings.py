@@ -67,7 +67,9 @@ class Settings:
             "sweep_interval_s": float(_env("SWEEP_INTERVAL_S", "1") or 1),
             "default_contact_timeout_s": int(_env("CONTACT_TIMEOUT_S", "86400") or 86400),
             "push_allowed_hosts": (
-                tuple(h.strip() for h in hosts.split(",") if h.strip()) if hosts else DEFAULT_PUSH_HOSTS
+                tuple(h.strip() for h in hosts.split(",") if h.strip())
+                if hosts
+                else DEFAULT_PUSH_HOSTS
             ),
         }
         values.update(overrides)

@@ -6,8 +6,8 @@ import asyncio
 import os
 import shutil
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +91,12 @@ async def database_url(
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings.from_env(
-        var_dir=tmp_path, database_url=database_url, secret_key="test-secret-key-0123456789abcdef",
-        base_url="http://testserver.local", sweep_interval_s=0, smtp_url=None,
+        var_dir=tmp_path,
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789abcdef",
+        base_url="http://testserver.local",
+        sweep_interval_s=0,
+        smtp_url=None,
         push_allowed_hosts=("127.0.0.1",),
     )
 
@@ -123,7 +127,9 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     running = asyncio.create_task(lifespan())
     await started.wait()
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver.local"
+    ) as test_client:
         yield test_client
     stopping.set()
     await running

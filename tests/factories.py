@@ -16,8 +16,9 @@ async def make_agent(client: Client, auth: dict[str, str], name: str, **fields: 
     return str(response.json()["id"])
 
 
-async def make_rule(client: Client, auth: dict[str, str], name: str, agent_ids: list[str],
-                    **fields: Any) -> str:
+async def make_rule(
+    client: Client, auth: dict[str, str], name: str, agent_ids: list[str], **fields: Any
+) -> str:
     body = {"name": name, "pool": {"agent_ids": agent_ids}, **fields}
     response = await client.post("/api/v1/rules", json=body, headers=auth)
     assert response.status_code == 201, response.text
@@ -32,16 +33,30 @@ async def link_for(client: Client, auth: dict[str, str], agent_id: str) -> dict[
 
 def lead_body(external_id: str, **fields: Any) -> dict[str, Any]:
     return {
-        "source": "web", "external_id": external_id, "first_name": "Rita", "last_name": "Lima",
-        "email": f"{external_id}@example.org", "phone": "+55 11 99123-4567",
-        "company": "Lima Energia", "country": "BR", "region": "SP", "postal_code": "01310-100",
-        "product": "solar", "language": "pt", "message": "Need a quote", "value": 1000,
-        "currency": "BRL", **fields,
+        "source": "web",
+        "external_id": external_id,
+        "first_name": "Rita",
+        "last_name": "Lima",
+        "email": f"{external_id}@example.org",
+        "phone": "+55 11 99123-4567",
+        "company": "Lima Energia",
+        "country": "BR",
+        "region": "SP",
+        "postal_code": "01310-100",
+        "product": "solar",
+        "language": "pt",
+        "message": "Need a quote",
+        "value": 1000,
+        "currency": "BRL",
+        **fields,
     }
 
 
-async def post_lead(client: Client, auth: dict[str, str], external_id: str,
-                    **fields: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/leads", json=lead_body(external_id, **fields), headers=auth)
+async def post_lead(
+    client: Client, auth: dict[str, str], external_id: str, **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/leads", json=lead_body(external_id, **fields), headers=auth
+    )
     assert response.status_code in (200, 201), response.text
     return dict(response.json())

@@ -29,9 +29,14 @@ def intake_json(result: IntakeResult) -> dict[str, Any]:
         "status": lead.status if lead else result.inquiry.status,
         "owner": lead.owner_id if lead else None,
         "offer": (
-            {"id": offer.id, "agent_id": offer.agent_id, "status": offer.status,
-             "expires_at": iso(offer.expires_at)}
-            if offer else None
+            {
+                "id": offer.id,
+                "agent_id": offer.agent_id,
+                "status": offer.status,
+                "expires_at": iso(offer.expires_at),
+            }
+            if offer
+            else None
         ),
     }
 
@@ -49,8 +54,12 @@ class IntakeController(Controller):
 
     @post("/", summary="Submit an inquiry", status_code=201)
     async def submit(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor], data: JSONBody[LeadIn], idempotency_key: IdempotencyKey,
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        data: JSONBody[LeadIn],
+        idempotency_key: IdempotencyKey,
     ) -> Response[Any]:
         """201 with a new lead; 200 when the inquiry replays an earlier one."""
         require_api_key(actor)
@@ -65,10 +74,15 @@ class IntakeController(Controller):
 
     @get("/", summary="List leads, newest first")
     async def index(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        status: FromQuery[str | None] = None, owner: FromQuery[str | None] = None,
-        since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
-        limit: FromQuery[int] = 50, cursor: FromQuery[str | None] = None,
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        status: FromQuery[str | None] = None,
+        owner: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: FromQuery[int] = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         require_api_key(actor)
         if status is not None and status not in LEAD_STATUSES:
@@ -76,7 +90,12 @@ class IntakeController(Controller):
         if not 1 <= limit <= 500:
             raise BadInput(f"limit {limit} must be between 1 and 500.")
         leads, next_cursor = await service.list_leads(
-            db_session, status=status, owner=owner, since=since, until=until, limit=limit,
+            db_session,
+            status=status,
+            owner=owner,
+            since=since,
+            until=until,
+            limit=limit,
             cursor=cursor,
         )
         return {"items": [lead_summary_json(lead) for lead in leads], "next_cursor": next_cursor}

@@ -13,7 +13,9 @@ from backend.db import Base, IdMixin, utcnow
 
 class Inquiry(IdMixin, Base):
     __tablename__ = "inquiries"
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_inquiries_source_external"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_inquiries_source_external"),
+    )
 
     source: Mapped[str] = mapped_column(String(100))
     external_id: Mapped[str | None] = mapped_column(String(200))

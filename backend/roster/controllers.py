@@ -31,7 +31,9 @@ class TeamController(Controller):
 
     @post("/", summary="Create a team")
     async def create(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         data: JSONBody[TeamIn],
     ) -> dict[str, Any]:
         require_api_key(actor)
@@ -45,7 +47,9 @@ class PartnerController(Controller):
 
     @post("/", summary="Create a partner company")
     async def create(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         data: JSONBody[PartnerIn],
     ) -> dict[str, Any]:
         require_api_key(actor)
@@ -60,7 +64,9 @@ class AgentController(Controller):
 
     @post("/", summary="Create an agent")
     async def create(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         data: JSONBody[AgentIn],
     ) -> dict[str, Any]:
         require_api_key(actor)
@@ -76,7 +82,9 @@ class AgentController(Controller):
 
     @get("/{agent_id:str}", summary="One agent")
     async def show(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         agent_id: FromPath[str],
     ) -> dict[str, Any]:
         require_api_key(actor)
@@ -84,8 +92,11 @@ class AgentController(Controller):
 
     @patch("/{agent_id:str}", summary="Change an agent")
     async def update(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        agent_id: FromPath[str], data: JSONBody[dict[str, Any]],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        agent_id: FromPath[str],
+        data: JSONBody[dict[str, Any]],
     ) -> dict[str, Any]:
         require_api_key(actor)
         unknown = sorted(set(data) - set(service.AGENT_FIELDS))
@@ -95,21 +106,27 @@ class AgentController(Controller):
 
     @post("/{agent_id:str}/links", summary="Create a link token for the agent")
     async def create_link(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor], agent_id: FromPath[str],
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        agent_id: FromPath[str],
     ) -> dict[str, Any]:
         require_api_key(actor)
         await service.get_agent(db_session, agent_id)
         token, expires_at = await access.create_agent_link(db_session, agent_id)
         base = request.app.state.settings.base_url
         return {
-            "token": token, "url": f"{base}/r/{token}",
+            "token": token,
+            "url": f"{base}/r/{token}",
             "expires_at": expires_at.isoformat() if expires_at else None,
         }
 
     @delete("/{agent_id:str}/links", summary="Revoke every link token of the agent")
     async def revoke_links(
-        self, db_session: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         agent_id: FromPath[str],
     ) -> None:
         require_api_key(actor)

@@ -42,17 +42,30 @@ def team_json(team: Team) -> dict[str, Any]:
 
 
 def partner_json(partner: Partner) -> dict[str, Any]:
-    return {"id": partner.id, "name": partner.name, "fair_share": partner.fair_share,
-            "active": partner.active}
+    return {
+        "id": partner.id,
+        "name": partner.name,
+        "fair_share": partner.fair_share,
+        "active": partner.active,
+    }
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
     return {
-        "id": agent.id, "name": agent.name, "email": agent.email, "phone": agent.phone,
-        "kind": agent.kind, "team_id": agent.team_id, "partner_id": agent.partner_id,
-        "territories": agent.territories, "products": agent.products,
-        "languages": agent.languages, "tier": agent.tier, "capacity": agent.capacity,
-        "timezone": agent.timezone, "working_hours": agent.working_hours,
+        "id": agent.id,
+        "name": agent.name,
+        "email": agent.email,
+        "phone": agent.phone,
+        "kind": agent.kind,
+        "team_id": agent.team_id,
+        "partner_id": agent.partner_id,
+        "territories": agent.territories,
+        "products": agent.products,
+        "languages": agent.languages,
+        "tier": agent.tier,
+        "capacity": agent.capacity,
+        "timezone": agent.timezone,
+        "working_hours": agent.working_hours,
         "out_of_office_until": (
             agent.out_of_office_until.isoformat() if agent.out_of_office_until else None
         ),

@@ -21,8 +21,21 @@ KINDS = ("employee", "partner")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 TERRITORY_KEYS = {"country", "region", "postal_prefix"}
 AGENT_FIELDS = (
-    "name", "email", "phone", "kind", "team_id", "partner_id", "territories", "products",
-    "languages", "tier", "capacity", "timezone", "working_hours", "out_of_office_until", "active",
+    "name",
+    "email",
+    "phone",
+    "kind",
+    "team_id",
+    "partner_id",
+    "territories",
+    "products",
+    "languages",
+    "tier",
+    "capacity",
+    "timezone",
+    "working_hours",
+    "out_of_office_until",
+    "active",
 )
 
 
@@ -60,8 +73,9 @@ def check_timezone(zone: str) -> None:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise BadInput(f"timezone {zone!r} is not an IANA time zone such as 'Europe/Berlin'.",
-                       field="timezone") from exc
+        raise BadInput(
+            f"timezone {zone!r} is not an IANA time zone such as 'Europe/Berlin'.", field="timezone"
+        ) from exc
 
 
 def check_working_hours(hours: dict[str, Any] | None) -> None:
@@ -69,13 +83,17 @@ def check_working_hours(hours: dict[str, Any] | None) -> None:
         return
     for day, intervals in hours.items():
         if day not in WEEKDAYS:
-            raise BadInput(f"working_hours day {day!r} must be one of {', '.join(WEEKDAYS)}.",
-                           field="working_hours")
+            raise BadInput(
+                f"working_hours day {day!r} must be one of {', '.join(WEEKDAYS)}.",
+                field="working_hours",
+            )
         for interval in intervals:
             ok = isinstance(interval, list | tuple) and len(interval) == 2
             if not ok or not all(isinstance(t, str) and CLOCK.match(t) for t in interval):
-                raise BadInput(f"working_hours {day} has {interval!r}; write [\"09:00\", \"18:00\"].",
-                               field="working_hours")
+                raise BadInput(
+                    f'working_hours {day} has {interval!r}; write ["09:00", "18:00"].',
+                    field="working_hours",
+                )
 
 
 def check_territories(territories: list[dict[str, Any]]) -> None:

@@ -10,16 +10,28 @@ from litestar import Litestar
 from tests.factories import Client, link_for, make_agent, make_rule, post_lead
 
 
-async def test_lead_is_offered_accepted_contacted_and_counted(client: Client, auth: dict[str, str]) -> None:
+async def test_lead_is_offered_accepted_contacted_and_counted(
+    client: Client, auth: dict[str, str]
+) -> None:
     ana = await make_agent(client, auth, "Ana", capacity=5)
     bruno = await make_agent(client, auth, "Bruno", capacity=5)
-    await make_rule(client, auth, "Brazil", [ana, bruno], conditions={"country": ["BR"]},
-                    strategy="round_robin", contact_timeout_s=3600)
+    await make_rule(
+        client,
+        auth,
+        "Brazil",
+        [ana, bruno],
+        conditions={"country": ["BR"]},
+        strategy="round_robin",
+        contact_timeout_s=3600,
+    )
     ana_link, bruno_link = await link_for(client, auth, ana), await link_for(client, auth, bruno)
 
     first = await post_lead(client, auth, "L1", value=1000)
-    replay = await client.post("/api/v1/leads", json={"source": "web", "external_id": "L1",
-                                                      "company": "Other"}, headers=auth)
+    replay = await client.post(
+        "/api/v1/leads",
+        json={"source": "web", "external_id": "L1", "company": "Other"},
+        headers=auth,
+    )
     second = await post_lead(client, auth, "L2", value=2000)
 
     assert first["status"] == "offered" and first["coalesced"] is False
@@ -37,31 +49,44 @@ async def test_lead_is_offered_accepted_contacted_and_counted(client: Client, au
     assert again.json()["detail"] == "This offer is already accepted."
     assert stolen.status_code == 404
 
-    declined = await client.post(f"/api/v1/offers/{second['offer']['id']}/decline",
-                                 json={"reason": "wrong_territory", "note": "Not my area"},
-                                 headers=bruno_link)
+    declined = await client.post(
+        f"/api/v1/offers/{second['offer']['id']}/decline",
+        json={"reason": "wrong_territory", "note": "Not my area"},
+        headers=bruno_link,
+    )
     lead2 = (await client.get(f"/api/v1/leads/{second['lead_id']}", headers=auth)).json()
 
     assert declined.status_code == 200
     assert [(o["agent_id"], o["status"]) for o in lead2["offers"]] == [
-        (bruno, "declined"), (ana, "pending")]
+        (bruno, "declined"),
+        (ana, "pending"),
+    ]
     assert lead2["offers"][0]["decline_reason"] == "wrong_territory"
     assert lead2["decisions"][1]["candidates"][1]["reasons"] == ["declined this lead before"]
 
-    contact = await client.post(f"/api/v1/leads/{first['lead_id']}/activities",
-                                json={"kind": "call", "outcome": "connected"}, headers=ana_link)
+    contact = await client.post(
+        f"/api/v1/leads/{first['lead_id']}/activities",
+        json={"kind": "call", "outcome": "connected"},
+        headers=ana_link,
+    )
     lead1 = (await client.get(f"/api/v1/leads/{first['lead_id']}", headers=ana_link)).json()
 
     assert contact.status_code == 201
     assert lead1["status"] == "contacted"
     assert [e["type"] for e in lead1["events"] if e["type"] != "notified"] == [
-        "received", "offered", "accepted", "activity", "contacted"]
+        "received",
+        "offered",
+        "accepted",
+        "activity",
+        "contacted",
+    ]
 
 
 async def test_metrics_count_pursued_and_lost_revenue(client: Client, auth: dict[str, str]) -> None:
     ana = await make_agent(client, auth, "Ana")
-    await make_rule(client, auth, "Brazil", [ana], conditions={"country": ["BR"]},
-                    contact_timeout_s=3600)
+    await make_rule(
+        client, auth, "Brazil", [ana], conditions={"country": ["BR"]}, contact_timeout_s=3600
+    )
     link = await link_for(client, auth, ana)
     two_days_ago = (datetime.now(UTC) - timedelta(days=2)).isoformat()
 
@@ -70,15 +95,31 @@ async def test_metrics_count_pursued_and_lost_revenue(client: Client, auth: dict
     await post_lead(client, auth, "M3", value=500, received_at=two_days_ago)
     unassigned = await post_lead(client, auth, "M4", value=300, country="US")
     await client.post(f"/api/v1/offers/{contacted['offer']['id']}/accept", headers=link)
-    await client.post(f"/api/v1/leads/{contacted['lead_id']}/activities",
-                      json={"kind": "email"}, headers=link)
+    await client.post(
+        f"/api/v1/leads/{contacted['lead_id']}/activities", json={"kind": "email"}, headers=link
+    )
     metrics = (await client.get("/api/v1/metrics/summary", headers=auth)).json()
 
     assert unassigned["status"] == "unassigned" and unassigned["offer"] is None
-    assert {k: metrics[k] for k in ("leads", "pursued", "pursuit_rate", "lost_leads",
-                                    "lost_revenue", "lrl", "unassigned")} == {
-        "leads": 4, "pursued": 1, "pursuit_rate": 0.25, "lost_leads": 1,
-        "lost_revenue": 500.0, "lrl": 125.0, "unassigned": 1,
+    assert {
+        k: metrics[k]
+        for k in (
+            "leads",
+            "pursued",
+            "pursuit_rate",
+            "lost_leads",
+            "lost_revenue",
+            "lrl",
+            "unassigned",
+        )
+    } == {
+        "leads": 4,
+        "pursued": 1,
+        "pursuit_rate": 0.25,
+        "lost_leads": 1,
+        "lost_revenue": 500.0,
+        "lrl": 125.0,
+        "unassigned": 1,
     }
 
 
@@ -96,7 +137,9 @@ async def test_unanswered_offer_expires_and_moves_on(
 
     assert moved == 1
     assert [(o["agent_id"], o["status"]) for o in journey["offers"]] == [
-        (ana, "expired"), (bruno, "pending")]
+        (ana, "expired"),
+        (bruno, "pending"),
+    ]
     assert journey["decisions"][1]["trigger"] == "expired"
 
 
