@@ -91,8 +91,12 @@ def validation_error_handler(
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, dict) else {"errors": exc.extra}
+    detail = str(exc.detail)
+    if exc.status_code == 400 and not detail.endswith("."):
+        # Body decoding failures arrive as a bare parser message, such as a truncation.
+        detail = f"The request is not valid: {detail}."
     return Response(
-        _body(exc.status_code, str(exc.detail), extra or {}),
+        _body(exc.status_code, detail, extra or {}),
         status_code=exc.status_code,
         headers=exc.headers,
     )

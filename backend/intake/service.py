@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -23,6 +23,7 @@ from backend.pursuit.models import Lead, Offer
 
 logger = logging.getLogger(__name__)
 
+FUTURE_SLACK = timedelta(minutes=5)
 TEXT_LIMITS = {"message": 10_000, "company": 300, "first_name": 200, "last_name": 200}
 
 
@@ -157,12 +158,24 @@ async def _replay(session: AsyncSession, inquiry: Inquiry) -> IntakeResult:
     return IntakeResult(inquiry, lead, offer, created=False)
 
 
+def _received_at(stated: datetime | None, arrived: datetime) -> datetime:
+    """A backfilled inquiry keeps its own time; one without an offset is taken as UTC."""
+    if stated is None:
+        return arrived
+    if stated.tzinfo is None:
+        stated = stated.replace(tzinfo=UTC)
+    if stated > arrived + FUTURE_SLACK:
+        raise BadInput(f"received_at {stated.isoformat()} is in the future.", field="received_at")
+    return stated
+
+
 async def submit_inquiry(
     session: AsyncSession, data: LeadIn, *, inlet: str = "api", now: datetime | None = None
 ) -> IntakeResult:
     """Store the inquiry, then open and route its lead; a replay answers the first result."""
-    now = now or utcnow()
+    arrived = now or utcnow()
     fields = normalize(data)
+    received_at = _received_at(data.received_at, arrived)
     external_id = _clean(data.external_id)
     if external_id and (found := await find_inquiry(session, fields["source"], external_id)):
         return await _replay(session, found)
@@ -172,7 +185,7 @@ async def submit_inquiry(
         external_id=external_id,
         inlet=inlet,
         payload=msgspec.to_builtins(data),
-        received_at=data.received_at or now,
+        received_at=received_at,
     )
     session.add(inquiry)
     try:
@@ -184,7 +197,8 @@ async def submit_inquiry(
             raise
         return await _replay(session, found)
     logger.info("inquiry stored inquiry_id=%s inlet=%s", inquiry.id, inlet)
-    return await _open_lead(session, inquiry, fields, now)
+    # Live traffic reads the clock again, so intake-to-offer time is measured, not assumed.
+    return await _open_lead(session, inquiry, fields, now or utcnow())
 
 
 async def _open_lead(

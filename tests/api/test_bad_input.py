@@ -1,0 +1,196 @@
+"""Bad requests get a 4xx with a sentence, and leave nothing half-stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.factories import Client, lead_body, link_for, make_agent, make_rule, post_lead
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "detail"),
+    [
+        ({"email": "rita@"}, 422, "email 'rita@' is not a valid address"),
+        ({"phone": "12"}, 422, "phone '12' has the wrong number of digits."),
+        (
+            {"country": "Brazil"},
+            422,
+            "country 'Brazil' must be a two-letter ISO code such as 'BR'.",
+        ),
+        ({"value": -5}, 422, "value -5.0 must not be negative."),
+        ({"currency": "reais"}, 422, "currency 'reais' must be a three-letter ISO code."),
+        (
+            {"received_at": "2999-01-01T00:00:00Z"},
+            422,
+            "received_at 2999-01-01T00:00:00+00:00 is in the future.",
+        ),
+        ({"source": "  "}, 422, "source must name where the inquiry came from, such as 'web'."),
+        ({"value": "a lot"}, 400, "The request is not valid: "),
+    ],
+)
+async def test_bad_lead_is_refused_and_nothing_is_stored(
+    client: Client, auth: dict[str, str], changes: dict[str, Any], status: int, detail: str
+) -> None:
+    response = await client.post("/api/v1/leads", json=lead_body("b1", **changes), headers=auth)
+    listing = await client.get("/api/v1/leads", headers=auth)
+
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)
+    assert listing.json()["items"] == []
+
+
+async def test_lead_without_any_way_to_reach_is_refused(
+    client: Client, auth: dict[str, str]
+) -> None:
+    response = await client.post("/api/v1/leads", json={"source": "web"}, headers=auth)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "An inquiry needs at least a name, a company, an email or a phone."
+    )
+
+
+async def test_broken_json_is_a_400_with_a_sentence(client: Client, auth: dict[str, str]) -> None:
+    response = await client.post(
+        "/api/v1/leads",
+        content=b'{"source": "web",',
+        headers={**auth, "content-type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The request is not valid")
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "detail"),
+    [
+        ({}, 401, "Send an 'Authorization: Bearer <token>' header."),
+        (
+            {"Authorization": "Basic abc"},
+            401,
+            "The Authorization header must read 'Bearer <token>'.",
+        ),
+        (
+            {"Authorization": "Bearer pk_nope"},
+            401,
+            "The bearer token is not valid: it is unknown, revoked or expired.",
+        ),
+    ],
+)
+async def test_intake_needs_an_api_key(
+    client: Client, headers: dict[str, str], status: int, detail: str
+) -> None:
+    response = await client.post("/api/v1/leads", json=lead_body("a1"), headers=headers)
+
+    assert (response.status_code, response.json()["detail"]) == (status, detail)
+
+
+async def test_a_link_token_cannot_submit_leads_or_read_others(
+    client: Client, auth: dict[str, str]
+) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    bruno = await make_agent(client, auth, "Bruno")
+    await make_rule(client, auth, "all", [ana])
+    lead = await post_lead(client, auth, "t1")
+    bruno_link = await link_for(client, auth, bruno)
+
+    submit = await client.post("/api/v1/leads", json=lead_body("t2"), headers=bruno_link)
+    peek = await client.get(f"/api/v1/leads/{lead['lead_id']}", headers=bruno_link)
+
+    assert submit.status_code == 403
+    assert peek.status_code == 404
+
+
+async def test_revoked_link_stops_working(client: Client, auth: dict[str, str]) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    link = await link_for(client, auth, ana)
+
+    revoked = await client.delete(f"/api/v1/agents/{ana}/links", headers=auth)
+    after = await client.get("/api/v1/me/queue", headers=link)
+
+    assert revoked.status_code == 204
+    assert after.status_code == 401
+
+
+async def test_bad_decline_reason_changes_nothing(client: Client, auth: dict[str, str]) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    await make_rule(client, auth, "all", [ana])
+    link = await link_for(client, auth, ana)
+    lead = await post_lead(client, auth, "r1")
+
+    response = await client.post(
+        f"/api/v1/offers/{lead['offer']['id']}/decline", json={"reason": "bored"}, headers=link
+    )
+    after = (await client.get(f"/api/v1/leads/{lead['lead_id']}", headers=auth)).json()
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Decline reason 'bored' is not one of not_a_fit")
+    assert after["offers"][0]["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("rule", "detail"),
+    [
+        (
+            {"strategy": "random"},
+            "Strategy 'random' is not one of score, round_robin, least_loaded.",
+        ),
+        ({"conditions": {"weather": ["sunny"]}}, "Unknown rule condition weather; use country"),
+        ({"pool": {"agent_ids": ["nobody"]}}, "The pool names agent nobody, which does not exist."),
+        (
+            {"accept_timeout_s": 0},
+            "accept_timeout_s must be a whole number of seconds, at least 1.",
+        ),
+    ],
+)
+async def test_bad_rule_is_refused(
+    client: Client, auth: dict[str, str], rule: dict[str, Any], detail: str
+) -> None:
+    response = await client.post("/api/v1/rules", json={"name": "r", **rule}, headers=auth)
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(detail)
+
+
+@pytest.mark.parametrize(
+    ("agent", "detail"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone 'Mars/Olympus' is not an IANA time zone"),
+        ({"working_hours": {"mon": [["9", "18"]]}}, "working_hours mon has ['9', '18']"),
+        ({"kind": "robot"}, "kind 'robot' must be employee or partner."),
+        ({"territories": [{"planet": "earth"}]}, "A territory uses country, postal_prefix, region"),
+    ],
+)
+async def test_bad_agent_is_refused(
+    client: Client, auth: dict[str, str], agent: dict[str, Any], detail: str
+) -> None:
+    response = await client.post("/api/v1/agents", json={"name": "X", **agent}, headers=auth)
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(detail)
+
+
+async def test_oversized_body_is_413(client: Client, auth: dict[str, str]) -> None:
+    response = await client.post(
+        "/api/v1/leads", json=lead_body("big", message="x" * 3_000_000), headers=auth
+    )
+
+    assert response.status_code == 413
+
+
+async def test_idempotency_key_replays_the_first_answer(
+    client: Client, auth: dict[str, str]
+) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    await make_rule(client, auth, "all", [ana])
+    link = await link_for(client, auth, ana)
+    lead = await post_lead(client, auth, "i1")
+    headers = {**link, "Idempotency-Key": "tap-1"}
+
+    first = await client.post(f"/api/v1/offers/{lead['offer']['id']}/accept", headers=headers)
+    second = await client.post(f"/api/v1/offers/{lead['offer']['id']}/accept", headers=headers)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json() == first.json()
