@@ -157,3 +157,24 @@ async def test_acting_on_an_expired_offer_changes_nothing(
 
     assert late.status_code == 409
     assert after["status"] == "offered" and after["offers"][0]["status"] == "pending"
+
+
+async def test_preview_explains_without_saving(client: Client, auth: dict[str, str]) -> None:
+    ana = await make_agent(client, auth, "Ana", active=False)
+    bruno = await make_agent(client, auth, "Bruno", territories=[{"country": "BR"}])
+    rule = await make_rule(client, auth, "Brazil", [ana, bruno], conditions={"country": ["BR"]})
+
+    preview = await client.post(
+        "/api/v1/rules/preview", json={"source": "web", "company": "Acme", "country": "BR"},
+        headers=auth,
+    )
+    listing = await client.get("/api/v1/leads", headers=auth)
+
+    body = preview.json()
+    assert preview.status_code == 200
+    assert (body["rule_id"], body["agent_id"]) == (rule, bruno)
+    assert [(c["agent_id"], c["eligible"], c["reasons"]) for c in body["candidates"]] == [
+        (ana, False, ["inactive"]),
+        (bruno, True, []),
+    ]
+    assert listing.json()["items"] == []
