@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -88,8 +88,7 @@ class RuleController(Controller):
         require_api_key(actor)
         fields = normalize(data)
         lead = Lead(**fields)
-        choice = await service.choose(db_session, lead, at or utcnow())
-        await db_session.rollback()
+        choice = await service.choose(db_session, lead, aware(at) if at else utcnow())
         return {
             "rule_id": choice.rule.id if choice.rule else None,
             "agent_id": choice.agent.id if choice.agent else None,
@@ -97,6 +96,11 @@ class RuleController(Controller):
             "rules_tried": choice.rules_tried,
             "explanation": choice.explanation,
         }
+
+
+def aware(moment: datetime) -> datetime:
+    """A time without an offset is taken as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 ROUTES = [RuleController]

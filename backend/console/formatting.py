@@ -1,0 +1,113 @@
+"""How the console writes times, durations, amounts and figures for people to read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from backend.reports.service import Summary
+
+MISSING = "—"
+
+
+def when(value: datetime | None) -> str:
+    """An instant in UTC, to the second: ``2026-12-03 14:05:09 UTC``."""
+    if value is None:
+        return MISSING
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration(seconds: float | None) -> str:
+    """Whole units, coarser as the span grows, so a live figure does not flicker."""
+    if seconds is None:
+        return MISSING
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
+    if whole < 3600:
+        return f"{minutes} min"
+    if whole < 86400:
+        return f"{hours} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    return f"{days} d" + (f" {hours % 24} h" if hours % 24 else "")
+
+
+def amount(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.2f}"
+
+
+def percent(share: float) -> str:
+    return f"{share:.1%}"
+
+
+def person(lead: Any) -> str:
+    """The person's name, or an empty string when the inquiry gave none."""
+    return " ".join(part for part in (lead.first_name, lead.last_name) if part)
+
+
+def lead_title(lead: Any) -> str:
+    return str(lead.company or person(lead) or lead.email or "Unnamed inquiry")
+
+
+def data_pairs(
+    data: dict[str, Any] | None, agents: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """An event's or payload's fields as text, in stored order; agent ids become names."""
+    pairs = []
+    for key, value in (data or {}).items():
+        if key == "agent_id" and agents and value in agents:
+            pairs.append(("agent", agents[value]))
+        else:
+            pairs.append((str(key), MISSING if value is None else str(value)))
+    return pairs
+
+
+def actor(label: str, agents: dict[str, str]) -> str:
+    """``agent:<id>`` as the agent's name; other actors (router, system, keys) as stored."""
+    kind, _, ident = label.partition(":")
+    if kind == "agent" and ident in agents:
+        return agents[ident]
+    return label
+
+
+def score(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.3f}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    value: str
+    note: str = ""
+
+
+def figure_cards(figures: Summary) -> list[Figure]:
+    return [
+        Figure("leads", "Leads", str(figures.leads)),
+        Figure("pursued", "Pursued", str(figures.pursued), "contact logged"),
+        Figure("pursuit_rate", "Pursuit rate", percent(figures.pursuit_rate)),
+        Figure("lost_leads", "Lost leads", str(figures.lost_leads), "never contacted"),
+        Figure("lost_revenue", "Lost revenue", amount(figures.lost_revenue)),
+        Figure("lrl", "LRL", amount(figures.lrl), "lost revenue per lead"),
+        Figure("accept_p50", "Time to accept, median", duration(figures.accept_time_p50_s)),
+        Figure("accept_p90", "Time to accept, p90", duration(figures.accept_time_p90_s)),
+        Figure(
+            "contact_p50", "Time to first contact, median", duration(figures.contact_time_p50_s)
+        ),
+        Figure("unassigned", "Unassigned now", str(figures.unassigned), "no eligible rep"),
+    ]
+
+
+HELPERS: dict[str, Callable[..., Any]] = {
+    "when": when,
+    "duration": duration,
+    "amount": amount,
+    "person": person,
+    "lead_title": lead_title,
+    "data_pairs": data_pairs,
+    "actor": actor,
+    "score": score,
+}

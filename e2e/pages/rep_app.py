@@ -1,0 +1,63 @@
+"""The rep app as a rep sees it on a phone: lanes of offers and leads, and one-tap actions."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+
+class RepApp:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def open(self, link: str) -> None:
+        self.page.goto(link)
+        expect(self.page.get_by_role("heading", name="Your leads")).to_be_visible()
+
+    def wait_for_service_worker(self) -> str:
+        """The state of the active worker once the page's registration has one."""
+        return str(self.page.evaluate("navigator.serviceWorker.ready.then(r => r.active.state)"))
+
+    @property
+    def agent_name(self) -> Locator:
+        return self.page.locator("[data-agent]")
+
+    @property
+    def message(self) -> Locator:
+        return self.page.locator("#queue [data-message]")
+
+    def lane(self, name: str) -> Locator:
+        """``pending``, ``waiting``, ``contacted`` or ``closed``."""
+        return self.page.locator(f'[data-section="{name}"]')
+
+    def cards(self, lane: str) -> Locator:
+        return self.lane(lane).locator("article[data-lead]")
+
+    def card(self, lane: str, title: str) -> Locator:
+        heading = self.page.get_by_role("heading", name=title, exact=True)
+        return self.cards(lane).filter(has=heading)
+
+    def countdown(self, title: str) -> Locator:
+        return self.card("pending", title).locator("[data-expires]")
+
+    def accept(self, title: str) -> None:
+        self.card("pending", title).get_by_role("button", name="Accept").click()
+
+    def decline(self, title: str, reason: str, note: str = "") -> None:
+        card = self.card("pending", title)
+        card.locator("summary", has_text="Decline").click()
+        card.get_by_label(reason, exact=True).check()
+        card.get_by_label("Note (optional)").fill(note)
+        card.get_by_role("button", name="Decline this lead").click()
+
+    def log_contact(self, title: str, kind: str = "Call", outcome: str = "Connected") -> None:
+        card = self.card("waiting", title)
+        card.locator("summary", has_text="Log contact").click()
+        card.get_by_label(kind, exact=True).check()
+        card.get_by_role("button", name=outcome, exact=True).click()
+
+    @property
+    def push_status(self) -> Locator:
+        return self.page.locator("#push-status")
+
+    def turn_on_notifications(self) -> None:
+        self.page.get_by_role("button", name="Turn on notifications").click()
