@@ -161,7 +161,10 @@ def demo(host: str, port: int, seed: int, build_only: bool) -> None:
         if not _database_configured()
         else settings
     )
-    report = build_demo(settings, seed=seed)
+    try:
+        report = build_demo(settings, seed=seed)
+    except PursuitError as exc:
+        raise click.ClickException(exc.message) from exc
     click.echo(report)
     if not build_only:
         serve_app(settings, host, port)
