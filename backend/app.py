@@ -13,6 +13,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.logging.config import LoggingConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -149,6 +150,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Lead routing and pursuit: intake, offers, feedback and lost revenue.",
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        logging_config=LoggingConfig(
+            configure_root_logger=False,
+            log_exceptions="always",
+            disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429},
+        ),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=False,
