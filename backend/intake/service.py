@@ -66,6 +66,28 @@ def normalize_phone(raw: str | None, country: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def iso_code(value: str | None, length: int, field: str, example: str) -> str | None:
+    """An ISO country or currency code, upper-cased; BadInput when it has the wrong shape."""
+    value = _clean(value)
+    if value is None:
+        return None
+    if len(value) != length or not value.isalpha():
+        raise BadInput(
+            f"{field} {value!r} must be a {length}-letter ISO code such as '{example}'.",
+            field=field,
+        )
+    return value.upper()
+
+
+def _check_sizes(data: LeadIn) -> None:
+    if data.value is not None and data.value < 0:
+        raise BadInput(f"value {data.value} must not be negative.", field="value")
+    for key, limit in TEXT_LIMITS.items():
+        text = getattr(data, key)
+        if text is not None and len(text) > limit:
+            raise BadInput(f"{key} is longer than {limit} characters.", field=key)
+
+
 def normalize(data: LeadIn) -> dict[str, Any]:
     """Check and tidy the inquiry's fields; raise BadInput naming the first wrong one."""
     source = _clean(data.source)
@@ -73,21 +95,10 @@ def normalize(data: LeadIn) -> dict[str, Any]:
         raise BadInput(
             "source must name where the inquiry came from, such as 'web'.", field="source"
         )
-    country = _clean(data.country)
-    if country is not None and (len(country) != 2 or not country.isalpha()):
-        raise BadInput(
-            f"country {country!r} must be a two-letter ISO code such as 'BR'.", field="country"
-        )
-    country = country.upper() if country else None
-    if data.value is not None and data.value < 0:
-        raise BadInput(f"value {data.value} must not be negative.", field="value")
-    currency = _clean(data.currency)
-    if currency is not None and (len(currency) != 3 or not currency.isalpha()):
-        raise BadInput(f"currency {currency!r} must be a three-letter ISO code.", field="currency")
-    for key, limit in TEXT_LIMITS.items():
-        text = getattr(data, key)
-        if text is not None and len(text) > limit:
-            raise BadInput(f"{key} is longer than {limit} characters.", field=key)
+    country = iso_code(data.country, 2, "country", "BR")
+    currency = iso_code(data.currency, 3, "currency", "BRL")
+    _check_sizes(data)
+
     fields = {
         "source": source,
         "first_name": _clean(data.first_name),
@@ -103,7 +114,7 @@ def normalize(data: LeadIn) -> dict[str, Any]:
         "campaign": _clean(data.campaign),
         "message": _clean(data.message),
         "value": data.value,
-        "currency": currency.upper() if currency else None,
+        "currency": currency,
     }
     if not any(fields[k] for k in ("email", "phone", "company", "first_name", "last_name")):
         raise BadInput("An inquiry needs at least a name, a company, an email or a phone.")

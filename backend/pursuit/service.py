@@ -155,6 +155,7 @@ async def _make_offer(
     )
     session.add(offer)
     await session.flush()
+
     if rule is not None:
         await routing.record_turn(session, rule.id, agent.id, now)
     lead.status, lead.owner_id = "offered", None
@@ -184,13 +185,8 @@ async def _get_offer_for(session: AsyncSession, offer_id: str, agent_id: str | N
     return offer
 
 
-async def _claim(session: AsyncSession, offer: Offer, status: str, now: datetime) -> None:
-    """Move a pending offer on, or raise Conflict if someone or something got there first."""
-    if offer.status == "pending" and offer.expires_at <= now:
-        raise Conflict(
-            "This offer expired before it was answered; the lead has moved on.",
-            offer_status="expired",
-        )
+async def _transition(session: AsyncSession, offer: Offer, status: str, now: datetime) -> bool:
+    """Move a pending offer on in one conditional update; False if it was no longer pending."""
     result = await session.execute(
         update(Offer)
         .where(Offer.id == offer.id, Offer.status == "pending")
@@ -198,10 +194,22 @@ async def _claim(session: AsyncSession, offer: Offer, status: str, now: datetime
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    offer.status, offer.decided_at = status, now
+    return True
+
+
+async def _claim(session: AsyncSession, offer: Offer, status: str, now: datetime) -> None:
+    """A rep's answer to a pending offer, or Conflict if someone or something got there first."""
+    if offer.status == "pending" and offer.expires_at <= now:
+        raise Conflict(
+            "This offer expired before it was answered; the lead has moved on.",
+            offer_status="expired",
+        )
+    if not await _transition(session, offer, status, now):
         await session.rollback()
         await session.refresh(offer)
         raise Conflict(f"This offer is already {offer.status}.", offer_status=offer.status)
-    await session.refresh(offer)
 
 
 async def accept_offer(
@@ -211,6 +219,7 @@ async def accept_offer(
     now = now or utcnow()
     offer = await _get_offer_for(session, offer_id, agent_id)
     await _claim(session, offer, "accepted", now)
+
     lead = await _lead(session, offer.lead_id)
     lead.status, lead.owner_id, lead.accepted_at = "accepted", offer.agent_id, now
     record_event(
@@ -244,6 +253,7 @@ async def decline_offer(
     offer = await _get_offer_for(session, offer_id, agent_id)
     await _claim(session, offer, "declined", now)
     offer.decline_reason, offer.decline_note = reason, (note or "").strip() or None
+
     lead = await _lead(session, offer.lead_id)
     record_event(
         session,
@@ -272,17 +282,11 @@ async def expire_due_offers(
             .limit(limit)
         )
     ).all()
+
     new_offers: list[Offer] = []
     for offer in due:
-        result = await session.execute(
-            update(Offer)
-            .where(Offer.id == offer.id, Offer.status == "pending")
-            .values(status="expired", decided_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        offer.status, offer.decided_at = "expired", now
+        if not await _transition(session, offer, "expired", now):
+            continue  # answered or expired by another process meanwhile
         lead = await _lead(session, offer.lead_id)
         record_event(
             session,
@@ -293,6 +297,7 @@ async def expire_due_offers(
             data={"offer_id": offer.id, "agent_id": offer.agent_id},
         )
         logger.info("offer expired offer_id=%s lead_id=%s", offer.id, lead.id)
+
         escalation = await _escalation_target(session, offer.rule_id)
         if (next_offer := await route_lead(session, lead, now, "expired", escalation)) is not None:
             new_offers.append(next_offer)

@@ -17,10 +17,10 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
         (
             {"country": "Brazil"},
             422,
-            "country 'Brazil' must be a two-letter ISO code such as 'BR'.",
+            "country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
         ),
         ({"value": -5}, 422, "value -5.0 must not be negative."),
-        ({"currency": "reais"}, 422, "currency 'reais' must be a three-letter ISO code."),
+        ({"currency": "reais"}, 422, "currency 'reais' must be a 3-letter ISO code such as 'BRL'."),
         (
             {"received_at": "2999-01-01T00:00:00Z"},
             422,

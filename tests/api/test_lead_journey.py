@@ -165,7 +165,8 @@ async def test_preview_explains_without_saving(client: Client, auth: dict[str, s
     rule = await make_rule(client, auth, "Brazil", [ana, bruno], conditions={"country": ["BR"]})
 
     preview = await client.post(
-        "/api/v1/rules/preview", json={"source": "web", "company": "Acme", "country": "BR"},
+        "/api/v1/rules/preview",
+        json={"source": "web", "company": "Acme", "country": "BR"},
         headers=auth,
     )
     listing = await client.get("/api/v1/leads", headers=auth)

@@ -11,10 +11,18 @@ async def test_openapi_lists_the_public_endpoints(client: Client) -> None:
     paths = response.json()["paths"]
     assert response.status_code == 200
     assert {
-        "/api/v1/leads", "/api/v1/leads/{lead_id}", "/api/v1/offers/{offer_id}/accept",
-        "/api/v1/offers/{offer_id}/decline", "/api/v1/leads/{lead_id}/activities",
-        "/api/v1/agents", "/api/v1/rules", "/api/v1/rules/preview", "/api/v1/metrics/summary",
-        "/api/v1/agents/{agent_id}/links", "/api/v1/push/key", "/health",
+        "/api/v1/leads",
+        "/api/v1/leads/{lead_id}",
+        "/api/v1/offers/{offer_id}/accept",
+        "/api/v1/offers/{offer_id}/decline",
+        "/api/v1/leads/{lead_id}/activities",
+        "/api/v1/agents",
+        "/api/v1/rules",
+        "/api/v1/rules/preview",
+        "/api/v1/metrics/summary",
+        "/api/v1/agents/{agent_id}/links",
+        "/api/v1/push/key",
+        "/health",
     } <= set(paths)
 
 
