@@ -31,7 +31,7 @@ from backend.errors import BadInput, NotFound
 from backend.notify.models import Notification, PushSubscription
 from backend.notify.vapid import b64url_decode, load_vapid
 from backend.pursuit.models import Lead, Offer
-from backend.pursuit.service import get_lead, record_event
+from backend.pursuit.service import get_lead, get_offer, record_event
 from backend.roster.models import Agent
 from backend.roster.service import get_agent
 from backend.settings import Settings
@@ -352,10 +352,7 @@ class Notifier:
 
     async def _load(self, offer_id: str) -> _Delivery:
         async with self._sessions() as session:
-            # TODO: load the offer through pursuit's service once it has a public lookup.
-            offer = await session.get(Offer, offer_id)
-            if offer is None:
-                raise NotFound(f"There is no offer {offer_id!r}.")
+            offer = await get_offer(session, offer_id)
             lead = await get_lead(session, offer.lead_id)
             agent = await get_agent(session, offer.agent_id)
             subscriptions = await session.scalars(

@@ -429,6 +429,13 @@ async def _lead(session: AsyncSession, lead_id: str) -> Lead:
     return lead
 
 
+async def get_offer(session: AsyncSession, offer_id: str) -> Offer:
+    offer = await session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound(f"There is no offer {offer_id!r}.")
+    return offer
+
+
 async def get_lead(session: AsyncSession, lead_id: str) -> Lead:
     return await _lead(session, lead_id)
 
