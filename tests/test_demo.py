@@ -117,7 +117,7 @@ def test_build_demo_prints_console_login(built: BuiltDemo) -> None:
 
     assert console is not None
     assert console.group(1) == f"{BASE_URL}/console"
-    assert console.group(2) == "manager@demo.pursuit.test"
+    assert console.group(2) == "manager@demo.pursuit.example"
     assert len(console.group(3)) == 12
 
 

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 FRESH_EACH = 3
 FRESH_TIMEOUT_S = 24 * 3600
-MANAGER_EMAIL = "manager@demo.pursuit.test"
+MANAGER_EMAIL = "manager@demo.pursuit.example"
 UNAMBIGUOUS = set(string.ascii_letters + string.digits) - set("IOl01")
 PASSWORD_ALPHABET = "".join(sorted(UNAMBIGUOUS))
 CLOSED = ("won", "lost")

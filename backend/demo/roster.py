@@ -24,7 +24,7 @@ from backend.routing.service import create_rule
 
 logger = logging.getLogger(__name__)
 
-EMAIL_DOMAIN = "demo.pursuit.test"
+EMAIL_DOMAIN = "demo.pursuit.example"
 TIMEZONE = "America/Sao_Paulo"
 CAPACITY = 30
 LEAD_CAPACITY = 40

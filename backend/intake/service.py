@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
 from backend.errors import BadInput
+from backend.identity.service import normalize_email, normalize_phone
 from backend.intake.models import Inquiry, LeadValue
 from backend.intake.schemas import LeadIn
 from backend.pursuit import service as pursuit
@@ -24,7 +23,21 @@ from backend.pursuit.models import Lead, Offer
 logger = logging.getLogger(__name__)
 
 FUTURE_SLACK = timedelta(minutes=5)
-TEXT_LIMITS = {"message": 10_000, "company": 300, "first_name": 200, "last_name": 200}
+TEXT_LIMITS = {
+    "source": 100,
+    "external_id": 200,
+    "first_name": 200,
+    "last_name": 200,
+    "email": 320,
+    "phone": 64,
+    "company": 300,
+    "region": 100,
+    "postal_code": 20,
+    "product": 100,
+    "language": 16,
+    "campaign": 200,
+    "message": 10_000,
+}
 
 
 @dataclass
@@ -41,29 +54,6 @@ def _clean(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-def normalize_email(raw: str | None) -> str | None:
-    raw = _clean(raw)
-    if raw is None:
-        return None
-    try:
-        return validate_email(raw, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise BadInput(f"email {raw!r} is not a valid address: {exc}", field="email") from exc
-
-
-def normalize_phone(raw: str | None, country: str | None) -> str | None:
-    raw = _clean(raw)
-    if raw is None:
-        return None
-    try:
-        number = phonenumbers.parse(raw, country)
-    except phonenumbers.NumberParseException as exc:
-        raise BadInput(f"phone {raw!r} is not a phone number: {exc}.", field="phone") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise BadInput(f"phone {raw!r} has the wrong number of digits.", field="phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def iso_code(value: str | None, length: int, field: str, example: str) -> str | None:
@@ -86,6 +76,8 @@ def _check_sizes(data: LeadIn) -> None:
         text = getattr(data, key)
         if text is not None and len(text) > limit:
             raise BadInput(f"{key} is longer than {limit} characters.", field=key)
+        if text is not None and "\x00" in text:
+            raise BadInput(f"{key} contains a NUL character.", field=key)
 
 
 def normalize(data: LeadIn) -> dict[str, Any]:
@@ -189,6 +181,11 @@ async def submit_inquiry(
     received_at = _received_at(data.received_at, arrived)
     external_id = _clean(data.external_id)
     if external_id and (found := await find_inquiry(session, fields["source"], external_id)):
+        if found.lead_id is None:
+            # A retry of an inquiry that was stored but failed: process it again.
+            found.payload, found.status, found.error = msgspec.to_builtins(data), "received", None
+            await session.commit()
+            return await _open_lead(session, found, fields, now or utcnow())
         return await _replay(session, found)
 
     inquiry = Inquiry(
@@ -215,6 +212,7 @@ async def submit_inquiry(
 async def _open_lead(
     session: AsyncSession, inquiry: Inquiry, fields: dict[str, Any], now: datetime
 ) -> IntakeResult:
+    inquiry_id, received_at = inquiry.id, inquiry.received_at
     try:
         if fields["value"] is not None:
             fields["value_basis"] = "stated"
@@ -222,12 +220,12 @@ async def _open_lead(
             fields["value"], configured_currency = configured
             fields["currency"] = fields["currency"] or configured_currency
             fields["value_basis"] = "expected"
-        lead, offer = await pursuit.open_lead(session, fields, inquiry.received_at, now)
+        lead, offer = await pursuit.open_lead(session, fields, received_at, now)
         inquiry.lead_id, inquiry.status = lead.id, "processed"
         await session.commit()
     except Exception as exc:
         await session.rollback()
-        await _mark_failed(session, inquiry.id, exc)
+        await _mark_failed(session, inquiry_id, exc)
         raise
     return IntakeResult(inquiry, lead, offer, created=True)
 

@@ -272,37 +272,51 @@ async def decline_offer(
 async def expire_due_offers(
     session: AsyncSession, now: datetime | None = None, limit: int = 200
 ) -> list[Offer]:
-    """Expire pending offers past their deadline and re-route their leads, escalating if set."""
+    """Expire pending offers past their deadline and re-route their leads, escalating if set.
+
+    Each offer is settled in its own transaction, so one that cannot be routed is logged
+    and retried on the next sweep without holding back the others.
+    """
     now = now or utcnow()
-    due = (
-        await session.scalars(
-            select(Offer)
-            .where(Offer.status == "pending", Offer.expires_at <= now)
-            .order_by(Offer.expires_at)
-            .limit(limit)
-        )
-    ).all()
+    due = await session.scalars(
+        select(Offer.id)
+        .where(Offer.status == "pending", Offer.expires_at <= now)
+        .order_by(Offer.expires_at)
+        .limit(limit)
+    )
 
     new_offers: list[Offer] = []
-    for offer in due:
-        if not await _transition(session, offer, "expired", now):
-            continue  # answered or expired by another process meanwhile
-        lead = await _lead(session, offer.lead_id)
-        record_event(
-            session,
-            lead_id=lead.id,
-            type="expired",
-            actor="system",
-            at=now,
-            data={"offer_id": offer.id, "agent_id": offer.agent_id},
-        )
-        logger.info("offer expired offer_id=%s lead_id=%s", offer.id, lead.id)
-
-        escalation = await _escalation_target(session, offer.rule_id)
-        if (next_offer := await route_lead(session, lead, now, "expired", escalation)) is not None:
+    for offer_id in due.all():
+        try:
+            next_offer = await _expire(session, offer_id, now)
+        except Exception:
+            await session.rollback()
+            logger.exception("offer expiry failed offer_id=%s", offer_id)
+            continue
+        if next_offer is not None:
             new_offers.append(next_offer)
-    await session.commit()
     return new_offers
+
+
+async def _expire(session: AsyncSession, offer_id: str, now: datetime) -> Offer | None:
+    offer = await get_offer(session, offer_id)
+    if not await _transition(session, offer, "expired", now):
+        return None  # answered or expired by another process meanwhile
+    lead = await _lead(session, offer.lead_id)
+    record_event(
+        session,
+        lead_id=lead.id,
+        type="expired",
+        actor="system",
+        at=now,
+        data={"offer_id": offer.id, "agent_id": offer.agent_id},
+    )
+    logger.info("offer expired offer_id=%s lead_id=%s", offer.id, lead.id)
+
+    escalation = await _escalation_target(session, offer.rule_id)
+    next_offer = await route_lead(session, lead, now, "expired", escalation)
+    await session.commit()
+    return next_offer
 
 
 async def _escalation_target(session: AsyncSession, rule_id: str | None) -> str | None:

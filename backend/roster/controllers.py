@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.access import service as access
 from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
-from backend.errors import BadInput
 from backend.roster import service
 from backend.roster.schemas import (
+    AgentChanges,
     AgentIn,
     PartnerIn,
     TeamIn,
@@ -96,13 +96,10 @@ class AgentController(Controller):
         db_session: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         agent_id: FromPath[str],
-        data: JSONBody[dict[str, Any]],
+        data: JSONBody[AgentChanges],
     ) -> dict[str, Any]:
         require_api_key(actor)
-        unknown = sorted(set(data) - set(service.AGENT_FIELDS))
-        if unknown:
-            raise BadInput(f"Agents have no field {', '.join(unknown)}.")
-        return agent_json(await service.update_agent(db_session, agent_id, data))
+        return agent_json(await service.update_agent(db_session, agent_id, data.present()))
 
     @post("/{agent_id:str}/links", summary="Create a link token for the agent")
     async def create_link(

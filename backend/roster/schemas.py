@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from backend.roster.models import Agent, Partner, Team
 
@@ -23,7 +24,7 @@ class AgentIn(msgspec.Struct):
     name: str
     email: str | None = None
     phone: str | None = None
-    kind: str = "employee"
+    kind: str | None = None
     team_id: str | None = None
     partner_id: str | None = None
     territories: list[dict[str, str]] = msgspec.field(default_factory=list)
@@ -35,6 +36,29 @@ class AgentIn(msgspec.Struct):
     working_hours: dict[str, list[list[str]]] | None = None
     out_of_office_until: datetime | None = None
     active: bool = True
+
+
+class AgentChanges(msgspec.Struct, forbid_unknown_fields=True):
+    """A partial update: only the fields present are changed."""
+
+    name: str | UnsetType = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+    kind: str | UnsetType = UNSET
+    team_id: str | UnsetType | None = UNSET
+    partner_id: str | UnsetType | None = UNSET
+    territories: list[dict[str, str]] | UnsetType = UNSET
+    products: list[str] | UnsetType = UNSET
+    languages: list[str] | UnsetType = UNSET
+    tier: int | UnsetType = UNSET
+    capacity: int | UnsetType = UNSET
+    timezone: str | UnsetType = UNSET
+    working_hours: dict[str, list[list[str]]] | UnsetType | None = UNSET
+    out_of_office_until: datetime | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
+
+    def present(self) -> dict[str, Any]:
+        return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not UNSET}
 
 
 def team_json(team: Team) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,12 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import BadInput, Conflict, NotFound
+from backend.identity.service import normalize_email, normalize_phone
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.eligibility import WEEKDAYS
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("employee", "partner")
+NAME_LIMIT = 200
+CAPACITY_LIMIT = 1_000_000
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 TERRITORY_KEYS = {"country", "region", "postal_prefix"}
 AGENT_FIELDS = (
@@ -47,7 +51,7 @@ async def create_team(session: AsyncSession, name: str) -> Team:
 
 
 async def create_partner(session: AsyncSession, name: str, fair_share: float = 1.0) -> Partner:
-    if fair_share <= 0:
+    if not math.isfinite(fair_share) or fair_share <= 0:
         raise BadInput(f"fair_share {fair_share} must be greater than zero.", field="fair_share")
     partner = Partner(name=_name(name, "partner"), fair_share=fair_share)
     session.add(partner)
@@ -57,7 +61,9 @@ async def create_partner(session: AsyncSession, name: str, fair_share: float = 1
 
 def _name(name: str, what: str) -> str:
     if not name or not name.strip():
-        raise BadInput(f"A {what} needs a name.", field="name")
+        raise BadInput(f"Every {what} needs a name.", field="name")
+    if len(name.strip()) > NAME_LIMIT:
+        raise BadInput(f"The {what}'s name is at most {NAME_LIMIT} characters.", field="name")
     return name.strip()
 
 
@@ -115,8 +121,14 @@ async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
         check_timezone(values["timezone"])
     check_working_hours(values.get("working_hours"))
     check_territories(values.get("territories") or [])
-    if "capacity" in values and values["capacity"] < 0:
-        raise BadInput("capacity must not be negative.", field="capacity")
+    if "capacity" in values and not 0 <= values["capacity"] <= CAPACITY_LIMIT:
+        raise BadInput(f"capacity must be between 0 and {CAPACITY_LIMIT:,}.", field="capacity")
+    if "tier" in values and not 1 <= values["tier"] <= 9:
+        raise BadInput("tier must be between 1 (preferred) and 9.", field="tier")
+    if values.get("email"):
+        values["email"] = normalize_email(values["email"])
+    if values.get("phone"):
+        values["phone"] = normalize_phone(values["phone"], None)
     if values.get("team_id") and await session.get(Team, values["team_id"]) is None:
         raise BadInput(f"Team {values['team_id']} does not exist.", field="team_id")
     if values.get("partner_id") and await session.get(Partner, values["partner_id"]) is None:
@@ -125,9 +137,9 @@ async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
 
 async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
     values = {k: v for k, v in values.items() if k in AGENT_FIELDS and v is not None}
+    if values.get("partner_id") and values.get("kind") in (None, "employee"):
+        values["kind"] = "partner"  # a partner company's rep is a partner rep by definition
     await _check_agent(session, values)
-    if values.get("partner_id") and "kind" not in values:
-        values["kind"] = "partner"
     agent = Agent(**values)
     session.add(agent)
     await session.commit()

@@ -67,7 +67,10 @@ def describe_place(lead: LeadFacts) -> str:
 
 
 def _parse_clock(value: str) -> time:
+    """ "HH:MM"; "24:00" closes the day, so it reads as the last instant before midnight."""
     hours, minutes = value.split(":")
+    if (int(hours), int(minutes)) == (24, 0):
+        return time.max
     return time(int(hours), int(minutes))
 
 

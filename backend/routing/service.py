@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 STRATEGIES = ("score", "round_robin", "least_loaded")
 OPEN_LEAD_STATUSES = ("accepted", "contacted")
+TIMEOUT_CEILINGS = {"accept_timeout_s": 30 * 86400, "contact_timeout_s": 365 * 86400}
+PRIORITY_CEILING = 1_000_000
 
 
 @dataclass
@@ -230,9 +232,16 @@ def validate_rule(data: dict[str, Any]) -> None:
             f"Strategy {data.get('strategy')!r} is not one of {', '.join(STRATEGIES)}.",
             field="strategy",
         )
-    for key in ("accept_timeout_s", "contact_timeout_s"):
-        if key in data and (not isinstance(data[key], int) or data[key] < 1):
-            raise BadInput(f"{key} must be a whole number of seconds, at least 1.", field=key)
+    for key, ceiling in TIMEOUT_CEILINGS.items():
+        if key in data and (not isinstance(data[key], int) or not 1 <= data[key] <= ceiling):
+            raise BadInput(
+                f"{key} must be a whole number of seconds from 1 to {ceiling:,}.", field=key
+            )
+    if not 0 <= data.get("priority", 100) <= PRIORITY_CEILING:
+        raise BadInput(f"priority must be between 0 and {PRIORITY_CEILING:,}.", field="priority")
+    name = (data.get("name") or "").strip()
+    if not name or len(name) > 200:
+        raise BadInput("A rule needs a name of 1 to 200 characters.", field="name")
 
 
 async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:

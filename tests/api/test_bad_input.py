@@ -141,7 +141,7 @@ async def test_bad_decline_reason_changes_nothing(client: Client, auth: dict[str
         ({"pool": {"agent_ids": ["nobody"]}}, "The pool names agent nobody, which does not exist."),
         (
             {"accept_timeout_s": 0},
-            "accept_timeout_s must be a whole number of seconds, at least 1.",
+            "accept_timeout_s must be a whole number of seconds from 1 to 2,592,000.",
         ),
     ],
 )
@@ -194,3 +194,68 @@ async def test_idempotency_key_replays_the_first_answer(
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert second.json() == first.json()
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "detail"),
+    [
+        ({"capacity": "ten"}, 400, "The request is not valid: "),
+        ({"capacity": None}, 400, "The request is not valid: "),
+        ({"tier": "gold"}, 400, "The request is not valid: "),
+        ({"territories": [{"country": 5}]}, 400, "The request is not valid: "),
+        ({"shoe_size": 42}, 400, "The request is not valid: "),
+        ({"capacity": -1}, 422, "capacity must be between 0 and 1,000,000."),
+        ({"email": "not an email"}, 422, "email 'not an email' is not a valid address"),
+        ({"name": "x" * 201}, 422, "The agent's name is at most 200 characters."),
+    ],
+)
+async def test_bad_agent_change_is_refused_and_changes_nothing(
+    client: Client, auth: dict[str, str], changes: dict[str, Any], status: int, detail: str
+) -> None:
+    ana = await make_agent(client, auth, "Ana", capacity=7)
+
+    response = await client.patch(f"/api/v1/agents/{ana}", json=changes, headers=auth)
+    after = (await client.get(f"/api/v1/agents/{ana}", headers=auth)).json()
+
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)
+    assert (after["name"], after["capacity"], after["tier"]) == ("Ana", 7, 1)
+
+
+async def test_agent_change_sets_out_of_office(client: Client, auth: dict[str, str]) -> None:
+    ana = await make_agent(client, auth, "Ana")
+
+    response = await client.patch(
+        f"/api/v1/agents/{ana}", json={"out_of_office_until": "2030-01-01T00:00:00Z"}, headers=auth
+    )
+
+    assert response.status_code == 200
+    assert response.json()["out_of_office_until"] == "2030-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("source", 100), ("external_id", 200), ("region", 100), ("postal_code", 20), ("language", 16)],
+)
+async def test_overlong_lead_field_is_refused(
+    client: Client, auth: dict[str, str], field: str, limit: int
+) -> None:
+    body = {**lead_body("long1"), field: "x" * (limit + 1)}
+
+    response = await client.post("/api/v1/leads", json=body, headers=auth)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == f"{field} is longer than {limit} characters."
+
+
+async def test_working_day_until_midnight_routes_and_replays(
+    client: Client, auth: dict[str, str]
+) -> None:
+    ana = await make_agent(client, auth, "Ana", working_hours={"thu": [["09:00", "24:00"]]})
+    await make_rule(client, auth, "all", [ana])
+
+    first = await client.post("/api/v1/leads", json=lead_body("retry1"), headers=auth)
+    again = await client.post("/api/v1/leads", json=lead_body("retry1"), headers=auth)
+
+    assert first.status_code == 201
+    assert again.status_code == 200 and again.json()["lead_id"] == first.json()["lead_id"]

@@ -172,3 +172,14 @@ def test_rule_mismatch_explains_the_first_failing_condition(
     conditions: dict[str, list[str]], mismatch: str | None
 ) -> None:
     assert rule_mismatch(conditions, FakeLead()) == mismatch
+
+
+@pytest.mark.parametrize(
+    ("at", "inside"),
+    [
+        (datetime(2026, 12, 3, 23, 59, 59, tzinfo=UTC), True),
+        (datetime(2026, 12, 4, 0, 0, tzinfo=UTC), False),
+    ],
+)
+def test_working_day_can_end_at_midnight(at: datetime, inside: bool) -> None:
+    assert within_working_hours({"thu": [["09:00", "24:00"]]}, "UTC", at) is inside
