@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -129,7 +131,12 @@ def leads_import(file: Path, dry_run: bool) -> None:
     from backend.intake.importer import parse_csv
     from backend.intake.loading import submit_rows
 
-    batch = parse_csv(file)
+    try:
+        batch = parse_csv(file)
+    except PursuitError as exc:
+        raise click.ClickException(exc.message) from exc
+    except (UnicodeError, csv.Error) as exc:
+        raise click.ClickException(f"{file} could not be read as a CSV of leads: {exc}") from exc
     for error in batch.errors:
         click.echo(f"row {error.row}: {error.message}", err=True)
     if batch.unmapped_columns:
@@ -155,6 +162,8 @@ def demo(host: str, port: int, seed: int, build_only: bool) -> None:
     """Build a fresh demo database from the bundled Olist sample and serve it."""
     from backend.demo import build_demo
 
+    if not build_only:
+        ensure_port_free(host, port)
     settings = Settings.from_env()
     settings = (
         Settings.from_env(database_url=f"sqlite+aiosqlite:///{settings.var_dir / 'demo.db'}")
@@ -168,6 +177,19 @@ def demo(host: str, port: int, seed: int, build_only: bool) -> None:
     click.echo(report)
     if not build_only:
         serve_app(settings, host, port)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse before touching the demo database when something already serves on the port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"{host}:{port} is already in use (is the demo running already?). Stop it, or "
+                "pass --port, before building a new demo."
+            ) from exc
 
 
 def _database_configured() -> bool:

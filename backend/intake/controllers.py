@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.access.dependencies import ACTOR
 from backend.access.idempotency import IdempotencyKey, run_once
 from backend.access.service import Actor, require_api_key
+from backend.db import as_utc
 from backend.errors import BadInput
 from backend.intake.schemas import LeadIn
 from backend.intake.service import IntakeResult, submit_inquiry
@@ -87,6 +88,8 @@ class IntakeController(Controller):
         require_api_key(actor)
         if status is not None and status not in LEAD_STATUSES:
             raise BadInput(f"status {status!r} is not one of {', '.join(LEAD_STATUSES)}.")
+        if since and until and as_utc(since) >= as_utc(until):
+            raise BadInput("since must be before until.")
         if not 1 <= limit <= 500:
             raise BadInput(f"limit {limit} must be between 1 and 500.")
         leads, next_cursor = await service.list_leads(

@@ -31,6 +31,22 @@ async def full_lead(session: AsyncSession, lead: Lead) -> dict[str, Any]:
     return lead_json(lead, journey, await inquiries_for_lead(session, lead.id))
 
 
+def rep_view(body: dict[str, Any], agent_id: str) -> dict[str, Any]:
+    """What a rep may see of a lead: not the routing decisions, nor other reps' offers."""
+    mine = f"agent:{agent_id}"
+
+    def own(event: dict[str, Any]) -> bool:
+        other_actor = event["actor"].startswith("agent:") and event["actor"] != mine
+        return not other_actor and event["data"].get("agent_id") in (None, agent_id)
+
+    return {
+        **body,
+        "decisions": [],
+        "offers": [o for o in body["offers"] if o["agent_id"] == agent_id],
+        "events": [e for e in body["events"] if own(e)],
+    }
+
+
 class LeadController(Controller):
     path = "/api/v1/leads"
     dependencies = ACTOR
@@ -48,7 +64,8 @@ class LeadController(Controller):
             db_session, lead, actor.agent_id
         ):
             raise NotFound(f"Lead {lead_id} does not exist or is not yours.")
-        return await full_lead(db_session, lead)
+        body = await full_lead(db_session, lead)
+        return rep_view(body, actor.agent_id) if actor.agent_id else body
 
     @post(
         "/{lead_id:str}/activities",

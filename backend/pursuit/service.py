@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
+from backend.db import as_utc, utcnow
 from backend.errors import BadInput, Conflict, Forbidden, NotFound
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent
@@ -455,13 +455,8 @@ async def get_lead(session: AsyncSession, lead_id: str) -> Lead:
 
 
 async def agent_may_see(session: AsyncSession, lead: Lead, agent_id: str) -> bool:
-    """A link token reaches only leads offered to or owned by its agent."""
-    if lead.owner_id == agent_id:
-        return True
-    found = await session.scalar(
-        select(Offer.id).where(Offer.lead_id == lead.id, Offer.agent_id == agent_id).limit(1)
-    )
-    return found is not None
+    """A link token reaches only the leads its agent owns or is being offered now."""
+    return lead.owner_id == agent_id or await _has_pending_offer(session, lead.id, agent_id)
 
 
 async def journey(session: AsyncSession, lead_id: str) -> dict[str, list[Any]]:
@@ -503,9 +498,9 @@ async def list_leads(
     if owner:
         query = query.where(Lead.owner_id == owner)
     if since:
-        query = query.where(Lead.received_at >= since)
+        query = query.where(Lead.received_at >= as_utc(since))
     if until:
-        query = query.where(Lead.received_at < until)
+        query = query.where(Lead.received_at < as_utc(until))
     if cursor:
         at, lead_id = decode_cursor(cursor)
         query = query.where(
@@ -526,7 +521,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, lead_id = raw.split("~", 1)
-        return datetime.fromisoformat(at), lead_id
+        return as_utc(datetime.fromisoformat(at)), lead_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInput(
             f"cursor {cursor!r} is not one this API handed out.", field="cursor"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
+from backend.db import as_utc
 from backend.errors import BadInput
 from backend.reports.service import summary
 
@@ -30,7 +31,7 @@ class MetricsController(Controller):
         until: FromQuery[datetime | None] = None,
     ) -> dict[str, Any]:
         require_api_key(actor)
-        if since and until and since >= until:
+        if since and until and as_utc(since) >= as_utc(until):
             raise BadInput("since must be before until.")
         return (await summary(db_session, since, until)).as_dict()
 

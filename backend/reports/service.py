@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
+from backend.db import as_utc, utcnow
 from backend.pursuit.models import Lead
 
 TERMINAL = ("won", "lost")
@@ -80,9 +80,9 @@ async def summary(
         Lead.contact_due_at,
     )
     if since is not None:
-        query = query.where(Lead.received_at >= since)
+        query = query.where(Lead.received_at >= as_utc(since))
     if until is not None:
-        query = query.where(Lead.received_at < until)
+        query = query.where(Lead.received_at < as_utc(until))
     rows = (await session.execute(query)).all()
 
     leads = len(rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
-from backend.db import utcnow
+from backend.db import as_utc, utcnow
 from backend.intake.schemas import LeadIn
 from backend.intake.service import normalize
 from backend.pursuit.models import Lead
@@ -88,7 +88,7 @@ class RuleController(Controller):
         require_api_key(actor)
         fields = normalize(data)
         lead = Lead(**fields)
-        choice = await service.choose(db_session, lead, aware(at) if at else utcnow())
+        choice = await service.choose(db_session, lead, as_utc(at) if at else utcnow())
         return {
             "rule_id": choice.rule.id if choice.rule else None,
             "agent_id": choice.agent.id if choice.agent else None,
@@ -96,11 +96,6 @@ class RuleController(Controller):
             "rules_tried": choice.rules_tried,
             "explanation": choice.explanation,
         }
-
-
-def aware(moment: datetime) -> datetime:
-    """A time without an offset is taken as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 ROUTES = [RuleController]

@@ -179,3 +179,23 @@ async def test_preview_explains_without_saving(client: Client, auth: dict[str, s
         (bruno, True, []),
     ]
     assert listing.json()["items"] == []
+
+
+async def test_a_rep_sees_only_their_own_part_of_a_lead(client: Client, auth: dict[str, str]) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    bruno = await make_agent(client, auth, "Bruno")
+    await make_rule(client, auth, "all", [ana, bruno])
+    ana_link, bruno_link = await link_for(client, auth, ana), await link_for(client, auth, bruno)
+    lead = await post_lead(client, auth, "v1")
+    await client.post(
+        f"/api/v1/offers/{lead['offer']['id']}/decline", json={"reason": "other"}, headers=ana_link
+    )
+
+    by_bruno = (await client.get(f"/api/v1/leads/{lead['lead_id']}", headers=bruno_link)).json()
+    by_ana = await client.get(f"/api/v1/leads/{lead['lead_id']}", headers=ana_link)
+
+    assert by_bruno["decisions"] == []
+    assert [o["agent_id"] for o in by_bruno["offers"]] == [bruno]
+    assert [e["type"] for e in by_bruno["events"] if e["type"] != "notified"] == [
+        "received", "offered"]
+    assert by_ana.status_code == 404
