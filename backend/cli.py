@@ -147,6 +147,9 @@ def leads_import(file: Path, dry_run: bool) -> None:
     settings = Settings.from_env()
     upgrade_database(settings.database_url)
     report: Any = run_with_session(settings, lambda s: submit_rows(s, batch.rows))
+    asyncio.run(announce_offers(settings, report.offer_ids))
+    for problem in report.problems:
+        click.echo(problem, err=True)
     click.echo(
         f"{report.created} leads created, {report.replayed} already known, "
         f"{report.failed + len(batch.errors)} rejected"
@@ -177,6 +180,21 @@ def demo(host: str, port: int, seed: int, build_only: bool) -> None:
     click.echo(report)
     if not build_only:
         serve_app(settings, host, port)
+
+
+async def announce_offers(settings: Settings, offer_ids: list[str]) -> None:
+    """Tell the agents about offers made outside the server, as the server would."""
+    from backend.notify.service import Notifier
+
+    engine = create_engine(settings.database_url)
+    notifier = Notifier(settings, session_factory(engine))
+    await notifier.start()
+    try:
+        for offer_id in offer_ids:
+            await notifier.notify_offer(offer_id)
+    finally:
+        await notifier.close()
+        await engine.dispose()
 
 
 def ensure_port_free(host: str, port: int) -> None:

@@ -60,6 +60,13 @@ class TooLarge(PursuitError):
     code = "too_large"
 
 
+PLAIN_WORDS = {
+    404: "There is nothing at {path}.",
+    405: "{path} does not accept {method} requests.",
+    413: "The request body is larger than the 2 MiB this server accepts.",
+}
+
+
 def _body(status: int, detail: str, extra: dict[str, Any]) -> dict[str, Any]:
     return {"status_code": status, "detail": detail, "extra": extra}
 
@@ -95,6 +102,8 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if exc.status_code == 400 and not detail.endswith("."):
         # Body decoding failures arrive as a bare parser message, such as a truncation.
         detail = f"The request is not valid: {detail}."
+    elif exc.status_code in PLAIN_WORDS:
+        detail = PLAIN_WORDS[exc.status_code].format(path=request.url.path, method=request.method)
     return Response(
         _body(exc.status_code, detail, extra or {}),
         status_code=exc.status_code,

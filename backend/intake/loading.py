@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -21,6 +21,8 @@ class LoadReport:
     created: int = 0
     replayed: int = 0
     failed: int = 0
+    offer_ids: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 async def submit_rows(
@@ -34,10 +36,14 @@ async def submit_rows(
             result = await submit_inquiry(session, data, inlet=inlet)
         except (PursuitError, msgspec.ValidationError) as exc:
             report.failed += 1
+            label = row.get("external_id") or f"number {number}"
+            report.problems.append(f"lead {label}: {exc}")
             logger.info("import row rejected row=%s error=%s", number, type(exc).__name__)
             continue
         if result.created:
             report.created += 1
+            if result.offer is not None:
+                report.offer_ids.append(result.offer.id)
         else:
             report.replayed += 1
     return report
