@@ -44,7 +44,6 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "Pursuit <pursuit@localhost>"
     sweep_interval_s: float = 1.0
-    default_contact_timeout_s: int = 86400
     push_allowed_hosts: tuple[str, ...] = field(default=DEFAULT_PUSH_HOSTS)
     push_ttl_s: int = 3600
     push_timeout_s: float = 10.0
@@ -65,7 +64,6 @@ class Settings:
             "smtp_url": _env("SMTP_URL"),
             "mail_from": _env("MAIL_FROM", cls.mail_from),
             "sweep_interval_s": float(_env("SWEEP_INTERVAL_S", "1") or 1),
-            "default_contact_timeout_s": int(_env("CONTACT_TIMEOUT_S", "86400") or 86400),
             "push_allowed_hosts": (
                 tuple(h.strip() for h in hosts.split(",") if h.strip())
                 if hosts

@@ -49,7 +49,7 @@ OUTCOMES = (
     "lost",
 )
 CLOSING_OUTCOMES = {"won": "won", "lost": "lost"}
-DEFAULT_CONTACT_TIMEOUT_S = 86400
+DEFAULT_CONTACT_TIMEOUT_S = 86400  # for leads no rule routed, and manual offers
 
 
 def record_event(
