@@ -143,8 +143,9 @@ class ConsoleController(Controller):
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
     ) -> Template:
-        period, _ = _period(since, until)
-        return render("_figures.html", **await _figures_context(db_session, period))
+        period, problem = _period(since, until)
+        context = await _figures_context(db_session, period)
+        return render("_figures.html", figures_problem=problem, **context)
 
     @get("/leads")
     async def leads(
@@ -155,8 +156,9 @@ class ConsoleController(Controller):
         status: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> Template:
-        period, _ = _period(since, until)
+        period, problem = _period(since, until)
         context = await _leads_context(db_session, period, status, cursor)
+        context["leads_problem"] = context["leads_problem"] or problem
         return render("_leads.html", period=period, **context)
 
     @get("/leads/{lead_id:str}")
@@ -181,14 +183,22 @@ class ConsoleController(Controller):
 def _period(since: str | None, until: str | None) -> tuple[service.Period, str | None]:
     """The chosen period, or all time and the reason the choice was not usable."""
     try:
-        return service.parse_period(since, until), None
+        period = service.parse_period(since, until)
+        period.start, period.end  # noqa: B018 - both ends must be instants the queries can take
     except BadInput as exc:
         return service.Period(), exc.message
+    except (ValueError, OverflowError):
+        return service.Period(), "That date is out of range."
+    return period, None
 
 
 async def _figures_context(session: AsyncSession, period: service.Period) -> dict[str, Any]:
     figures = await service.figures(session, period)
-    return {"period": period, "figures": figure_cards(figures), "updated": when(datetime.now(UTC))}
+    return {
+        "period": period,
+        "figures": figure_cards(figures, figures.currency),
+        "updated": when(datetime.now(UTC)),
+    }
 
 
 async def _leads_context(

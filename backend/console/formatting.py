@@ -82,16 +82,19 @@ class Figure:
     label: str
     value: str
     note: str = ""
+    unit: str = ""
 
 
-def figure_cards(figures: Summary) -> list[Figure]:
+def figure_cards(figures: Summary, currency: str | None = None) -> list[Figure]:
+    """The dashboard's cards; amounts carry ``currency`` when the period's leads share one."""
+    unit = currency or ""
     return [
         Figure("leads", "Leads", str(figures.leads)),
         Figure("pursued", "Pursued", str(figures.pursued), "contact logged"),
         Figure("pursuit_rate", "Pursuit rate", percent(figures.pursuit_rate)),
         Figure("lost_leads", "Lost leads", str(figures.lost_leads), "never contacted"),
-        Figure("lost_revenue", "Lost revenue", amount(figures.lost_revenue)),
-        Figure("lrl", "LRL", amount(figures.lrl), "lost revenue per lead"),
+        Figure("lost_revenue", "Lost revenue", amount(figures.lost_revenue), unit=unit),
+        Figure("lrl", "LRL", amount(figures.lrl), "lost revenue per lead", unit),
         Figure("accept_p50", "Time to accept, median", duration(figures.accept_time_p50_s)),
         Figure("accept_p90", "Time to accept, p90", duration(figures.accept_time_p90_s)),
         Figure(

@@ -22,6 +22,9 @@ from backend.routing.service import list_rules
 
 LEAD_STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned")
 PAGE_SIZE = 25
+LAST_YEAR = 9998
+"""The last year a chosen day may fall in: the day after it must still be a date."""
+STALE_CURSOR = "That page link is no longer valid. Showing the newest leads."
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,14 @@ def _parse_date(raw: str | None, name: str) -> date | None:
     if not raw or not raw.strip():
         return None
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError as exc:
         raise BadInput(f"{name} {raw!r} is not a date written as YYYY-MM-DD.", field=name) from exc
+    if day.year > LAST_YEAR:
+        raise BadInput(
+            f"That date is out of range: {name} {raw!r} is after {LAST_YEAR}.", field=name
+        )
+    return day
 
 
 def presets(today: date) -> dict[str, Period]:
@@ -103,6 +111,8 @@ async def leads_page(
 ) -> LeadsPage:
     if status and status not in LEAD_STATUSES:
         raise BadInput(f"Status {status!r} is not one of {', '.join(LEAD_STATUSES)}.")
+    if cursor:
+        _check_cursor(cursor)
     leads, next_cursor = await pursuit.list_leads(
         session,
         status=status or None,
@@ -112,6 +122,17 @@ async def leads_page(
         cursor=cursor or None,
     )
     return LeadsPage(leads, next_cursor, status or None, cursor or None, await agent_names(session))
+
+
+def _check_cursor(cursor: str) -> None:
+    """Refuse a cursor the leads query could not compare, before it reaches the database."""
+    try:
+        at, _ = pursuit.decode_cursor(cursor)
+        at.astimezone(UTC)
+    except (BadInput, ValueError, OverflowError) as exc:
+        raise BadInput(STALE_CURSOR, field="cursor") from exc
+    if at.tzinfo is None:
+        raise BadInput(STALE_CURSOR, field="cursor")
 
 
 @dataclass

@@ -271,7 +271,8 @@ async def service_worker() -> File:
 
 @get("/offline.html", include_in_schema=False)
 async def offline_page() -> File:
-    return _pwa_file("offline.html", "text/html; charset=utf-8")
+    # Litestar adds the charset to text types itself; naming it here would send it twice.
+    return _pwa_file("offline.html", "text/html")
 
 
 def _pwa_file(name: str, media_type: str, headers: dict[str, str] | None = None) -> File:

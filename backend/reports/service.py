@@ -35,6 +35,7 @@ class Summary:
     contact_time_p90_s: float | None
     unassigned: int
     awaiting_contact: int
+    currency: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -78,6 +79,7 @@ async def summary(
         Lead.accepted_at,
         Lead.first_contact_at,
         Lead.contact_due_at,
+        Lead.currency,
     )
     if since is not None:
         query = query.where(Lead.received_at >= as_utc(since))
@@ -93,8 +95,10 @@ async def summary(
     contact_times = [
         (r.first_contact_at - r.received_at).total_seconds() for r in rows if r.first_contact_at
     ]
+    currencies = {r.currency for r in rows if r.value is not None}
     return Summary(
         leads=leads,
+        currency=currencies.pop() if len(currencies) == 1 else None,
         pursued=pursued,
         pursuit_rate=round(pursued / leads, 4) if leads else 0.0,
         lost_leads=len(lost),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
+from e2e.pages.rep_app import OVERFLOW_X
+
 
 class Dashboard:
     def __init__(self, page: Page) -> None:
@@ -15,6 +17,24 @@ class Dashboard:
 
     def figure(self, key: str) -> Locator:
         return self.page.locator(f'[data-figure="{key}"] [data-value]')
+
+    def figure_unit(self, key: str) -> Locator:
+        return self.figure(key).locator("[data-unit]")
+
+    def clipped_figures(self) -> list[str]:
+        """Keys of the figures whose value is wider than the card shows."""
+        keys = self.page.evaluate(
+            """[...document.querySelectorAll("[data-figure]")]
+                .filter((card) => card.scrollWidth > card.clientWidth
+                    || card.querySelector("[data-value]").scrollWidth
+                        > card.querySelector("[data-value]").clientWidth)
+                .map((card) => card.dataset.figure)"""
+        )
+        return [str(key) for key in keys]
+
+    def overflow_x(self) -> int:
+        """How far the page is wider than the window; above zero, it scrolls sideways."""
+        return int(self.page.evaluate(OVERFLOW_X))
 
     def lead_row(self, lead_id: str) -> Locator:
         return self.page.locator(f'#leads tr[data-lead="{lead_id}"]')

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
+OVERFLOW_X = "document.documentElement.scrollWidth - window.innerWidth"
+
 
 class RepApp:
     def __init__(self, page: Page) -> None:
@@ -41,6 +43,21 @@ class RepApp:
 
     def accept(self, title: str) -> None:
         self.card("pending", title).get_by_role("button", name="Accept").click()
+
+    def open_decline(self, title: str) -> Locator:
+        """Unfold the card's decline form and return it, without sending anything."""
+        card = self.card("pending", title)
+        card.locator("summary", has_text="Decline").click()
+        return card.locator("details.decline form")
+
+    def open_log_contact(self, title: str) -> Locator:
+        card = self.card("waiting", title)
+        card.locator("summary", has_text="Log contact").click()
+        return card.locator("details.log form")
+
+    def overflow_x(self) -> int:
+        """How far the page is wider than the window; above zero, the rep must scroll sideways."""
+        return int(self.page.evaluate(OVERFLOW_X))
 
     def decline(self, title: str, reason: str, note: str = "") -> None:
         card = self.card("pending", title)

@@ -181,7 +181,9 @@ async def test_preview_explains_without_saving(client: Client, auth: dict[str, s
     assert listing.json()["items"] == []
 
 
-async def test_a_rep_sees_only_their_own_part_of_a_lead(client: Client, auth: dict[str, str]) -> None:
+async def test_a_rep_sees_only_their_own_part_of_a_lead(
+    client: Client, auth: dict[str, str]
+) -> None:
     ana = await make_agent(client, auth, "Ana")
     bruno = await make_agent(client, auth, "Bruno")
     await make_rule(client, auth, "all", [ana, bruno])
@@ -197,5 +199,7 @@ async def test_a_rep_sees_only_their_own_part_of_a_lead(client: Client, auth: di
     assert by_bruno["decisions"] == []
     assert [o["agent_id"] for o in by_bruno["offers"]] == [bruno]
     assert [e["type"] for e in by_bruno["events"] if e["type"] != "notified"] == [
-        "received", "offered"]
+        "received",
+        "offered",
+    ]
     assert by_ana.status_code == 404

@@ -164,8 +164,8 @@ async def test_dashboard_shows_exact_figures_and_leads(
         "pursued": "1",
         "pursuit_rate": "25.0%",
         "lost_leads": "1",
-        "lost_revenue": "500.00",
-        "lrl": "125.00",
+        "lost_revenue": "500.00 BRL",
+        "lrl": "125.00 BRL",
         "accept_p50": "10 min",
         "accept_p90": "10 min",
         "contact_p50": "10 min",
@@ -190,7 +190,7 @@ async def test_dashboard_period_limits_figures_and_leads(
     assert {k: v for k, v in figures(document).items() if k in ("leads", "lost_leads", "lrl")} == {
         "leads": "3",
         "lost_leads": "0",
-        "lrl": "0.00",
+        "lrl": "0.00 BRL",
     }
     assert [row[0] for row in lead_rows(document)] == [
         known_leads["unassigned"],
@@ -208,6 +208,65 @@ async def test_dashboard_bad_period_falls_back_to_all_time(client: Client, sessi
         "since '2026-13-01' is not a date written as YYYY-MM-DD."
     )
     assert figures(document)["leads"] == "0"
+
+
+async def test_figures_show_no_currency_when_leads_mix_them(
+    client: Client, auth: dict[str, str], sessions: Any
+) -> None:
+    await post_lead(client, auth, "C1", value=100, currency="BRL")
+    await post_lead(client, auth, "C2", value=100, currency="EUR")
+    await sign_in(client, sessions)
+
+    document = await page(client, "/console")
+
+    assert document.all("data-unit") == []
+    assert figures(document)["lrl"] == "0.00"
+
+
+@pytest.mark.parametrize("path", ["/console", "/console/figures", "/console/leads"])
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=9999-01-01"])
+async def test_console_date_out_of_range_is_a_message(
+    client: Client, sessions: Any, path: str, query: str
+) -> None:
+    await sign_in(client, sessions)
+
+    response = await client.get(f"{path}?{query}", headers=HTMX)
+
+    assert response.status_code == 200
+    assert parse(response.text).one("data-message").text.startswith("That date is out of range")
+
+
+@pytest.mark.parametrize("path", ["/console", "/console/leads"])
+async def test_console_cursor_without_time_zone_is_not_an_error(
+    client: Client, sessions: Any, path: str
+) -> None:
+    await sign_in(client, sessions)
+
+    # "2018-05-01~abc": a day with no time, no time zone and an unknown lead id
+    document = await page(client, f"{path}?cursor=MjAxOC0wNS0wMX5hYmM")
+
+    assert document.one("id", "leads").tag == "section"
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "OTk5OS0xMi0zMVQyMzowMDowMC0wNTowMH5hYmM",  # past the last instant once in UTC
+        "not-a-cursor",
+    ],
+)
+@pytest.mark.parametrize("path", ["/console", "/console/leads"])
+async def test_console_bad_cursor_shows_newest_leads(
+    client: Client, sessions: Any, known_leads: dict[str, str], path: str, cursor: str
+) -> None:
+    await sign_in(client, sessions)
+
+    document = await page(client, f"{path}?cursor={cursor}")
+
+    assert document.one("data-message").text == (
+        "That page link is no longer valid. Showing the newest leads."
+    )
+    assert lead_rows(document)[0][0] == known_leads["unassigned"]
 
 
 async def test_figures_fragment_polls_itself(
@@ -244,6 +303,25 @@ async def test_leads_fragment_filters_and_pages(
     ]
     assert [row[0] for row in lead_rows(second)] == [known_leads["contacted"], known_leads["lost"]]
     assert [a.text for a in second.tags("a") if a.attrs.get("hx-get")] == ["Newest"]
+
+
+async def test_dashboard_keeps_filter_and_page_in_the_address(
+    client: Client, sessions: Any, known_leads: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sign_in(client, sessions)
+    monkeypatch.setattr(console_service, "PAGE_SIZE", 1)
+
+    first = await page(client, "/console?status=offered")
+    link = next(a for a in first.tags("a") if a.text == "Next page")
+    second = await page(client, link.attrs["hx-push-url"])
+    status_form = next(f for f in first.tags("form") if f.attrs.get("hx-select") == "#leads")
+
+    assert (status_form.attrs["hx-get"], status_form.attrs["hx-push-url"]) == ("/console", "true")
+    assert link.attrs["hx-push-url"] == link.attrs["href"]
+    assert link.attrs["href"].startswith("/console?status=offered&cursor=")
+    assert [row[0] for row in lead_rows(first)] == [known_leads["offered"]]
+    assert [row[0] for row in lead_rows(second)] == [known_leads["lost"]]
+    assert second.one("id", "status-filter").one("selected").attrs["value"] == "offered"
 
 
 async def test_lead_page_explains_decisions_and_candidates(
@@ -297,6 +375,15 @@ async def test_lead_page_unknown_lead_is_404(client: Client, sessions: Any) -> N
 
     assert response.status_code == 404
     assert parse(response.text).one("data-message").text == "Lead nope does not exist."
+
+
+async def test_console_pages_name_an_icon(client: Client) -> None:
+    document = await page(client, "/console/login")
+
+    icon = next(link for link in document.tags("link") if link.attrs.get("rel") == "icon")
+    response = await client.get(icon.attrs["href"])
+
+    assert (response.status_code, response.headers["content-type"]) == (200, "image/png")
 
 
 async def test_landing_links_to_console_and_rep_app(client: Client) -> None:

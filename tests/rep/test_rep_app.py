@@ -301,4 +301,5 @@ async def test_offline_page_is_served(client: Client) -> None:
     response = await client.get("/offline.html")
 
     assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert parse(response.text).tags("h1")[0].text == "You are offline"
