@@ -19,12 +19,15 @@ class Lead(IdMixin, Base):
     source: Mapped[str] = mapped_column(String(100), index=True)
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
     company: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str | None] = mapped_column(String(200))
     postal_code: Mapped[str | None] = mapped_column(String(20))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     product: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str | None] = mapped_column(String(16))
     campaign: Mapped[str | None] = mapped_column(String(200))
@@ -42,7 +45,11 @@ class Lead(IdMixin, Base):
 
 class Offer(IdMixin, Base):
     __tablename__ = "offers"
-    __table_args__ = (Index("ix_offers_status_expires", "status", "expires_at"),)
+    __table_args__ = (
+        Index("ix_offers_status_expires", "status", "expires_at"),
+        Index("ix_offers_status_contact_due", "status", "contact_due_at"),
+        Index("ix_offers_agent_offered", "agent_id", "offered_at"),
+    )
 
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
@@ -52,6 +59,9 @@ class Offer(IdMixin, Base):
     offered_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     contact_timeout_s: Mapped[int] = mapped_column(default=86400)
+    broadcast_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    contact_due_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(32))
     decline_note: Mapped[str | None] = mapped_column(Text)

@@ -27,14 +27,23 @@ class AgentIn(msgspec.Struct):
     kind: str | None = None
     team_id: str | None = None
     partner_id: str | None = None
-    territories: list[dict[str, str]] = msgspec.field(default_factory=list)
+    territories: list[dict[str, Any]] = msgspec.field(default_factory=list)
     products: list[str] = msgspec.field(default_factory=list)
     languages: list[str] = msgspec.field(default_factory=list)
+    sources: list[str] = msgspec.field(default_factory=list)
+    campaigns: list[str] = msgspec.field(default_factory=list)
+    value_min: float | None = None
+    value_max: float | None = None
+    latitude: float | None = None
+    longitude: float | None = None
     tier: int = 1
     capacity: int = 25
+    weight: int = 1
+    daily_cap: int | None = None
     timezone: str = "UTC"
     working_hours: dict[str, list[list[str]]] | None = None
     out_of_office_until: datetime | None = None
+    delegate_id: str | None = None
     active: bool = True
 
 
@@ -47,14 +56,23 @@ class AgentChanges(msgspec.Struct, forbid_unknown_fields=True):
     kind: str | UnsetType = UNSET
     team_id: str | UnsetType | None = UNSET
     partner_id: str | UnsetType | None = UNSET
-    territories: list[dict[str, str]] | UnsetType = UNSET
+    territories: list[dict[str, Any]] | UnsetType = UNSET
     products: list[str] | UnsetType = UNSET
     languages: list[str] | UnsetType = UNSET
+    sources: list[str] | UnsetType = UNSET
+    campaigns: list[str] | UnsetType = UNSET
+    value_min: float | UnsetType | None = UNSET
+    value_max: float | UnsetType | None = UNSET
+    latitude: float | UnsetType | None = UNSET
+    longitude: float | UnsetType | None = UNSET
     tier: int | UnsetType = UNSET
     capacity: int | UnsetType = UNSET
+    weight: int | UnsetType = UNSET
+    daily_cap: int | UnsetType | None = UNSET
     timezone: str | UnsetType = UNSET
     working_hours: dict[str, list[list[str]]] | UnsetType | None = UNSET
     out_of_office_until: datetime | UnsetType | None = UNSET
+    delegate_id: str | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
 
     def present(self) -> dict[str, Any]:
@@ -86,12 +104,21 @@ def agent_json(agent: Agent) -> dict[str, Any]:
         "territories": agent.territories,
         "products": agent.products,
         "languages": agent.languages,
+        "sources": agent.sources,
+        "campaigns": agent.campaigns,
+        "value_min": agent.value_min,
+        "value_max": agent.value_max,
+        "latitude": agent.latitude,
+        "longitude": agent.longitude,
         "tier": agent.tier,
         "capacity": agent.capacity,
+        "weight": agent.weight,
+        "daily_cap": agent.daily_cap,
         "timezone": agent.timezone,
         "working_hours": agent.working_hours,
         "out_of_office_until": (
             agent.out_of_office_until.isoformat() if agent.out_of_office_until else None
         ),
+        "delegate_id": agent.delegate_id,
         "active": agent.active,
     }

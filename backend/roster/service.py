@@ -34,13 +34,23 @@ AGENT_FIELDS = (
     "territories",
     "products",
     "languages",
+    "sources",
+    "campaigns",
+    "value_min",
+    "value_max",
+    "latitude",
+    "longitude",
     "tier",
     "capacity",
+    "weight",
+    "daily_cap",
     "timezone",
     "working_hours",
     "out_of_office_until",
+    "delegate_id",
     "active",
 )
+WEIGHT_LIMIT = 100
 
 
 async def create_team(session: AsyncSession, name: str) -> Team:
@@ -110,6 +120,9 @@ def check_territories(territories: list[dict[str, Any]]) -> None:
                 f"A territory uses {', '.join(sorted(TERRITORY_KEYS))}; got {territory!r}.",
                 field="territories",
             )
+        for key in ("country", "region", "postal_prefix"):
+            if key in territory and not isinstance(territory[key], str):
+                raise BadInput(f"A territory's {key} must be text.", field="territories")
 
 
 async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -125,6 +138,7 @@ async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
         raise BadInput(f"capacity must be between 0 and {CAPACITY_LIMIT:,}.", field="capacity")
     if "tier" in values and not 1 <= values["tier"] <= 9:
         raise BadInput("tier must be between 1 (preferred) and 9.", field="tier")
+    _check_routing_numbers(values)
     if values.get("email"):
         values["email"] = normalize_email(values["email"])
     if values.get("phone"):
@@ -133,6 +147,30 @@ async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
         raise BadInput(f"Team {values['team_id']} does not exist.", field="team_id")
     if values.get("partner_id") and await session.get(Partner, values["partner_id"]) is None:
         raise BadInput(f"Partner {values['partner_id']} does not exist.", field="partner_id")
+    if values.get("delegate_id") and await session.get(Agent, values["delegate_id"]) is None:
+        raise BadInput(f"Delegate {values['delegate_id']} does not exist.", field="delegate_id")
+
+
+def _check_routing_numbers(values: dict[str, Any]) -> None:
+    """Weights, caps, value bands and the base location, each within its sensible range."""
+    if "weight" in values and not 1 <= values["weight"] <= WEIGHT_LIMIT:
+        raise BadInput(f"weight must be between 1 and {WEIGHT_LIMIT}.", field="weight")
+    cap = values.get("daily_cap")
+    if cap is not None and not 0 <= cap <= CAPACITY_LIMIT:
+        raise BadInput(f"daily_cap must be between 0 and {CAPACITY_LIMIT:,}.", field="daily_cap")
+    for key in ("value_min", "value_max"):
+        value = values.get(key)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise BadInput(f"{key} must be a number of at least 0.", field=key)
+    low, high = values.get("value_min"), values.get("value_max")
+    if low is not None and high is not None and low > high:
+        raise BadInput("value_min must not be above value_max.", field="value_min")
+    for key, limit in (("latitude", 90), ("longitude", 180)):
+        value = values.get(key)
+        if value is not None and not (math.isfinite(value) and -limit <= value <= limit):
+            raise BadInput(f"{key} must be between -{limit} and {limit}.", field=key)
+    if ("latitude" in values) != ("longitude" in values):
+        raise BadInput("Give latitude and longitude together.", field="latitude")
 
 
 async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
@@ -150,6 +188,8 @@ async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
 async def update_agent(session: AsyncSession, agent_id: str, changes: dict[str, Any]) -> Agent:
     agent = await get_agent(session, agent_id)
     changes = {k: v for k, v in changes.items() if k in AGENT_FIELDS}
+    if changes.get("delegate_id") == agent.id:
+        raise BadInput("An agent cannot be their own delegate.", field="delegate_id")
     await _check_agent(session, changes)
     for key, value in changes.items():
         setattr(agent, key, value)

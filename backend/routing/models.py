@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, IdMixin, utcnow
@@ -22,6 +22,7 @@ class Rule(IdMixin, Base):
     accept_timeout_s: Mapped[int] = mapped_column(Integer, default=900)
     contact_timeout_s: Mapped[int] = mapped_column(Integer, default=86400)
     escalate_to_rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"))
+    performance_weighting: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -51,3 +52,4 @@ class Rotation(Base):
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), primary_key=True)
     last_offered_at: Mapped[datetime]
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    pass_value: Mapped[float] = mapped_column(Float, default=0.0)

@@ -202,7 +202,7 @@ async def test_idempotency_key_replays_the_first_answer(
         ({"capacity": "ten"}, 400, "The request is not valid: "),
         ({"capacity": None}, 400, "The request is not valid: "),
         ({"tier": "gold"}, 400, "The request is not valid: "),
-        ({"territories": [{"country": 5}]}, 400, "The request is not valid: "),
+        ({"territories": [{"country": 5}]}, 422, "A territory's country must be text."),
         ({"shoe_size": 42}, 400, "The request is not valid: "),
         ({"capacity": -1}, 422, "capacity must be between 0 and 1,000,000."),
         ({"email": "not an email"}, 422, "email 'not an email' is not a valid address"),
