@@ -17,11 +17,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class LeadFacts(Protocol):
     country: str | None
     region: str | None
+    city: str | None
     postal_code: str | None
+    latitude: float | None
+    longitude: float | None
     product: str | None
     language: str | None
     source: str
     campaign: str | None
+    value: float | None
 
 
 class AgentFacts(Protocol):
@@ -30,9 +34,16 @@ class AgentFacts(Protocol):
     timezone: str
     working_hours: dict[str, Any] | None
     capacity: int
+    daily_cap: int | None
     territories: list[dict[str, Any]]
+    latitude: float | None
+    longitude: float | None
     products: list[str]
     languages: list[str]
+    sources: list[str]
+    campaigns: list[str]
+    value_min: float | None
+    value_max: float | None
 
 
 @dataclass(frozen=True)

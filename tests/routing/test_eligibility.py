@@ -24,11 +24,15 @@ WEEKDAYS_9_TO_6 = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu",
 class FakeLead:
     country: str | None = "BR"
     region: str | None = "SP"
+    city: str | None = "São Paulo"
     postal_code: str | None = "01310-100"
+    latitude: float | None = None
+    longitude: float | None = None
     product: str | None = "solar"
     language: str | None = "pt"
     source: str = "web"
     campaign: str | None = None
+    value: float | None = None
 
 
 @dataclass
@@ -38,9 +42,16 @@ class FakeAgent:
     timezone: str = "America/Sao_Paulo"
     working_hours: dict[str, Any] | None = None
     capacity: int = 5
+    daily_cap: int | None = None
     territories: list[dict[str, Any]] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
     products: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    campaigns: list[str] = field(default_factory=list)
+    value_min: float | None = None
+    value_max: float | None = None
 
 
 @pytest.mark.parametrize(
