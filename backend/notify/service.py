@@ -1,36 +1,52 @@
-"""Agents' push subscriptions, and telling an agent about a new offer: push, else mail.
+"""Agents' push subscriptions, and telling people what routing did: push, else mail.
 
-Every attempt is a ``Notification`` row and a ``notified`` event on the lead's journey.
+An agent hears of a new offer, of an offer withdrawn, and of a contact gone overdue; every
+attempt is a ``Notification`` row and a ``notified`` event on the lead's journey. Managers
+are mailed when a lead falls through to their queue; that is a journey event only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 import aiosmtplib
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import VapidException
 from pywebpush import WebPushException, webpush_async
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.access.models import User
 from backend.access.service import create_agent_link
-from backend.db import new_id, utcnow
+from backend.db import as_utc, new_id, utcnow
 from backend.errors import BadInput, NotFound
+from backend.notify.messages import (
+    ELLIPSIS,
+    AlertMail,
+    Notice,
+    alert_mail,
+    notice_mail_text,
+    offer_notice,
+    overdue_notice,
+    withdrawn_notice,
+)
+
+# The payload limit and its encoder stay importable from the service, where they began.
+from backend.notify.messages import MAX_PUSH_PAYLOAD as MAX_PUSH_PAYLOAD
+from backend.notify.messages import encode_push_payload as encode_push_payload
 from backend.notify.models import Notification, PushSubscription
 from backend.notify.vapid import b64url_decode, load_vapid
-from backend.pursuit.models import Lead, Offer
+from backend.pursuit.models import Lead, LeadEvent, Offer
 from backend.pursuit.service import get_lead, get_offer, record_event
 from backend.roster.models import Agent
 from backend.roster.service import get_agent
@@ -38,15 +54,13 @@ from backend.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-MAX_PUSH_PAYLOAD = 3993  # most plaintext one 4,096-byte aes128gcm record carries
-MAX_TITLE_CHARS = 120  # notification banners show far less; the rest is noise
 LINK_TTL = timedelta(days=14)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 GONE_STATUSES = frozenset({404, 410})
 SMTP_TIMEOUT_S = 30.0
 MAX_ENDPOINT_LENGTH = 2000
 MAX_ERROR_LENGTH = 1000
-ELLIPSIS = "…"
+AGENT_NOTICE_TYPES = frozenset({"withdrawn", "contact_overdue"})
 
 
 # Subscriptions
@@ -149,88 +163,6 @@ def _check_keys(p256dh: str, auth: str) -> None:
         raise BadInput(f"keys.auth must decode to 16 bytes, not {len(secret)}.")
 
 
-# Messages
-
-
-@dataclass(frozen=True)
-class OfferMessage:
-    """What an agent is told of an offer; ``payload`` is the push JSON, within the limit."""
-
-    title: str
-    summary: str
-    payload: bytes
-
-
-def offer_message(offer: Offer, lead: Lead, agent: Agent, base_url: str) -> OfferMessage:
-    title = _clip(f"New lead: {_lead_name(lead)}", MAX_TITLE_CHARS)
-    summary = f"{_lead_details(lead)}. Accept by {_deadline(offer.expires_at, agent.timezone)}."
-    fields = {
-        "title": title,
-        "body": summary,
-        "lead_id": lead.id,
-        "offer_id": offer.id,
-        "url": f"{base_url}/app?offer={offer.id}",
-        "expires_at": offer.expires_at.isoformat(),
-    }
-    return OfferMessage(title=title, summary=summary, payload=encode_push_payload(fields))
-
-
-def encode_push_payload(fields: dict[str, str]) -> bytes:
-    """Compact JSON; ``body``, then ``title``, shortened until it fits one push."""
-    fields = dict(fields)
-    data = _compact_json(fields)
-    for name in ("body", "title"):
-        while len(data) > MAX_PUSH_PAYLOAD and fields[name]:
-            fields[name] = _shorten(fields[name], len(data) - MAX_PUSH_PAYLOAD)
-            data = _compact_json(fields)
-    if len(data) > MAX_PUSH_PAYLOAD:
-        raise ValueError(f"A push payload of {len(data)} bytes cannot be shortened enough.")
-    return data
-
-
-def offer_mail_text(message: OfferMessage, link: str) -> str:
-    return (
-        f"{message.title}\n{message.summary}\n\n"
-        f"Open the offer: {link}\n\n"
-        "This link opens your own leads; please do not forward it.\n"
-    )
-
-
-def _compact_json(fields: dict[str, str]) -> bytes:
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _shorten(text: str, excess: int) -> str:
-    """Drop at least ``excess`` bytes, ending with an ellipsis (escapes only drop more)."""
-    keep = len(text.encode()) - excess - len(ELLIPSIS.encode())
-    if keep <= 0:
-        return ""
-    return text.encode()[:keep].decode(errors="ignore") + ELLIPSIS
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
-
-
-def _lead_name(lead: Lead) -> str:
-    person = " ".join(part for part in (lead.first_name, lead.last_name) if part)
-    return lead.company or person or "unnamed contact"
-
-
-def _lead_details(lead: Lead) -> str:
-    place = ", ".join(part for part in (lead.region, lead.country) if part)
-    details = [part for part in (lead.source, lead.product, place) if part]
-    return " · ".join(details) or "New inquiry"
-
-
-def _deadline(expires_at: datetime, timezone: str) -> str:
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return f"{expires_at.astimezone(zone):%H:%M} ({zone.key})"
-
-
 # Mail
 
 
@@ -284,15 +216,24 @@ async def send_mail(
 
 @dataclass(frozen=True)
 class _Delivery:
+    """One notice for the agent of one offer, and the devices to push it to."""
+
     offer: Offer
     lead: Lead
     agent: Agent
     subscriptions: list[PushSubscription]
-    message: OfferMessage
+    notice: Notice
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Manager:
+    id: str
+    email: str = field(repr=False)
 
 
 class Notifier:
-    """Tells agents of new offers in the background, sharing one HTTP client for pushes.
+    """Tells agents of new offers and managers of stuck leads, sharing one HTTP client for pushes.
 
     No database transaction is held across a push or a mail: on SQLite an open one
     blocks every other writer for as long as a push service takes to answer.
@@ -323,25 +264,45 @@ class Notifier:
     def schedule_offers(self, offer_ids: Iterable[str]) -> None:
         """Notify in background tasks; failures are logged, never raised."""
         for offer_id in offer_ids:
-            task = asyncio.create_task(self._notify_quietly(offer_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._notify_offer_quietly(offer_id))
+
+    def schedule_events(self, event_ids: Iterable[int]) -> None:
+        """Act on journey events in background tasks; failures are logged, never raised."""
+        for event_id in event_ids:
+            self._spawn(self._notify_event_quietly(event_id))
 
     async def drain(self) -> None:
         while pending := {task for task in self._tasks if not task.done()}:
             await asyncio.wait(pending)
 
     async def notify_offer(self, offer_id: str) -> list[Notification]:
-        delivery = await self._load(offer_id)
+        compose = partial(offer_notice, base_url=self._settings.base_url)
+        return await self._deliver(await self._load(offer_id, compose))
 
-        notes = await asyncio.gather(*(self._push(delivery, s) for s in delivery.subscriptions))
-        if not any(note.status == "sent" for note in notes):
-            notes.append(await self._email(delivery))
+    async def notify_event(self, event_id: int) -> list[Notification]:
+        """Send what a journey event calls for; events of other types send nothing.
 
-        await self._record(delivery.lead.id, notes)
-        return notes
+        A withdrawn offer or an overdue contact is told to the offer's agent. An alert is
+        mailed to managers, who have no notification rows: it is recorded on the journey
+        only, and nothing is returned for it.
+        """
+        async with self._sessions() as session:
+            event = await _get_event(session, event_id)
 
-    async def _notify_quietly(self, offer_id: str) -> None:
+        if event.type in AGENT_NOTICE_TYPES:
+            delivery = await self._load_event_notice(event)
+            if delivery is not None:
+                return await self._deliver(delivery)
+        elif event.type == "alert":
+            await self._alert_managers(event)
+        return []
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _notify_offer_quietly(self, offer_id: str) -> None:
         try:
             await self.notify_offer(offer_id)
         except Exception as exc:
@@ -350,7 +311,20 @@ class Notifier:
                 "offer notification lost offer_id=%s error=%s", offer_id, type(exc).__name__
             )
 
-    async def _load(self, offer_id: str) -> _Delivery:
+    async def _notify_event_quietly(self, event_id: int) -> None:
+        try:
+            await self.notify_event(event_id)
+        except Exception as exc:
+            logger.error(
+                "event notification lost event_id=%s error=%s", event_id, type(exc).__name__
+            )
+
+    async def _load(
+        self,
+        offer_id: str,
+        compose: Callable[[Offer, Lead, Agent], Notice],
+        event_id: int | None = None,
+    ) -> _Delivery:
         async with self._sessions() as session:
             offer = await get_offer(session, offer_id)
             lead = await get_lead(session, offer.lead_id)
@@ -358,16 +332,44 @@ class Notifier:
             subscriptions = await session.scalars(
                 select(PushSubscription).where(PushSubscription.agent_id == agent.id)
             )
-            message = offer_message(offer, lead, agent, self._settings.base_url)
-            return _Delivery(offer, lead, agent, list(subscriptions), message)
+            notice = compose(offer, lead, agent)
+            return _Delivery(offer, lead, agent, list(subscriptions), notice, event_id)
+
+    async def _load_event_notice(self, event: LeadEvent) -> _Delivery | None:
+        """The notice for the offer's own agent, or None when a reminder came too late."""
+        base_url = self._settings.base_url
+
+        def compose(offer: Offer, lead: Lead, agent: Agent) -> Notice:
+            if event.type == "withdrawn":
+                return withdrawn_notice(offer, lead, str(event.data.get("why") or ""), base_url)
+            return overdue_notice(offer, lead, agent, _due_at(event, offer), base_url)
+
+        delivery = await self._load(_event_text(event, "offer_id"), compose, event.id)
+        if event.type == "contact_overdue" and not _still_overdue(delivery):
+            logger.info(
+                "contact reminder skipped event_id=%s offer_id=%s offer_status=%s",
+                event.id,
+                delivery.offer.id,
+                delivery.offer.status,
+            )
+            return None
+        return delivery
+
+    async def _deliver(self, delivery: _Delivery) -> list[Notification]:
+        notes = await asyncio.gather(*(self._push(delivery, s) for s in delivery.subscriptions))
+        if not any(note.status == "sent" for note in notes):
+            notes.append(await self._email(delivery))
+
+        await self._record(delivery, notes)
+        return notes
 
     async def _push(self, delivery: _Delivery, subscription: PushSubscription) -> Notification:
-        note = self._note(delivery, "push", delivery.message.summary)
+        note = self._note(delivery, "push", delivery.notice.summary)
         note.subscription_id = subscription.id
         try:
             response = await webpush_async(
                 subscription_info=_subscription_info(subscription),
-                data=delivery.message.payload.decode(),
+                data=delivery.notice.payload.decode(),
                 vapid_private_key=self._vapid.signer,
                 vapid_claims={"sub": self._settings.vapid_subject},  # pywebpush mutates it
                 content_encoding="aes128gcm",
@@ -383,29 +385,34 @@ class Notifier:
         return _finish(note, "sent", getattr(response, "status", None))
 
     async def _email(self, delivery: _Delivery) -> Notification:
-        agent, offer = delivery.agent, delivery.offer
-        shown_link = self._offer_link(ELLIPSIS, offer.id)
-        note = self._note(delivery, "email", offer_mail_text(delivery.message, shown_link))
+        agent, notice = delivery.agent, delivery.notice
+        shown_link = self._offer_link(ELLIPSIS, delivery.offer.id)
+        note = self._note(delivery, "email", notice_mail_text(notice, shown_link))
         note.recipient = agent.email
         if self._smtp is None or not agent.email:
             return _finish(note, "kept", None)
 
-        async with self._sessions() as session:
-            token, _ = await create_agent_link(session, agent.id, ttl=LINK_TTL)
-        text = offer_mail_text(delivery.message, self._offer_link(token, offer.id))
-        sender = self._settings.mail_from
+        text = await self._mail_text(delivery)
         try:
-            await send_mail(self._smtp, sender, agent.email, delivery.message.title, text)
+            await send_mail(self._smtp, self._settings.mail_from, agent.email, notice.title, text)
         except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
             return _finish(note, "failed", getattr(exc, "code", None), exc)
         return _finish(note, "sent", None)
 
-    async def _record(self, lead_id: str, notes: list[Notification]) -> None:
+    async def _mail_text(self, delivery: _Delivery) -> str:
+        """The mail as sent; a personal link token is made only for a notice that links."""
+        if delivery.notice.action is None:
+            return notice_mail_text(delivery.notice, None)
+        async with self._sessions() as session:
+            token, _ = await create_agent_link(session, delivery.agent.id, ttl=LINK_TTL)
+        return notice_mail_text(delivery.notice, self._offer_link(token, delivery.offer.id))
+
+    async def _record(self, delivery: _Delivery, notes: list[Notification]) -> None:
         gone = [note.subscription_id for note in notes if note.status == "gone"]
         async with self._sessions() as session:
             session.add_all(notes)
             for note in notes:
-                _record_notified(session, lead_id, note)
+                _record_notified(session, delivery.lead.id, note, delivery.event_id)
             if gone:
                 await session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
             await session.commit()
@@ -419,7 +426,7 @@ class Notifier:
             lead_id=delivery.lead.id,
             offer_id=delivery.offer.id,
             channel=channel,
-            subject=delivery.message.title[:300],
+            subject=delivery.notice.title[:300],
             body=body,
             status="queued",
             created_at=utcnow(),
@@ -432,6 +439,109 @@ class Notifier:
         if self._http is None:
             raise RuntimeError("Notifier.start() must be awaited before pushing.")
         return self._http
+
+    # Manager alerts
+
+    async def _alert_managers(self, event: LeadEvent) -> None:
+        async with self._sessions() as session:
+            lead = await get_lead(session, event.lead_id)
+            managers = await _managers_of(session, _event_ids(event, "team_ids"))
+        if not managers:
+            logger.warning(
+                "manager alert has no recipient event_id=%s lead_id=%s", event.id, lead.id
+            )
+            return
+
+        why = str(event.data.get("why") or "")
+        mail = alert_mail(lead, why, self._settings.base_url)
+        statuses = await asyncio.gather(*(self._mail_manager(m, mail, event.id) for m in managers))
+        await self._record_alerts(event, dict(zip((m.id for m in managers), statuses, strict=True)))
+
+    async def _record_alerts(self, event: LeadEvent, statuses: dict[str, str]) -> None:
+        """One ``notified`` journey event per manager, keyed by user id."""
+        async with self._sessions() as session:
+            for user_id, status in statuses.items():
+                data = {"channel": "email", "status": status, "user_id": user_id}
+                record_event(
+                    session,
+                    lead_id=event.lead_id,
+                    type="notified",
+                    actor="system",
+                    data={**data, "event_id": event.id},
+                )
+            await session.commit()
+
+    async def _mail_manager(self, manager: _Manager, mail: AlertMail, event_id: int) -> str:
+        status, error = await self._send_alert(manager, mail)
+        logger.log(
+            logging.INFO if status == "sent" else logging.WARNING,
+            "manager alert %s event_id=%s user_id=%s error=%s",
+            status,
+            event_id,
+            manager.id,
+            error,
+        )
+        return status
+
+    async def _send_alert(self, manager: _Manager, mail: AlertMail) -> tuple[str, str | None]:
+        """The outcome and, on failure, only the error's type: its text may quote the address."""
+        if self._smtp is None:
+            return "skipped", None
+        sender = self._settings.mail_from
+        try:
+            await send_mail(self._smtp, sender, manager.email, mail.subject, mail.text)
+        except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
+            return "failed", type(exc).__name__
+        return "sent", None
+
+
+async def _get_event(session: AsyncSession, event_id: int) -> LeadEvent:
+    # TODO: load through backend.pursuit.service once it offers a lookup of one event.
+    event = await session.get(LeadEvent, event_id)
+    if event is None:
+        raise NotFound(f"There is no lead event {event_id}.")
+    return event
+
+
+async def _managers_of(session: AsyncSession, team_ids: list[str]) -> list[_Manager]:
+    """Managers of the listed teams, and those without a team, who see every lead."""
+    # TODO: ask backend.access.service for these once it offers a lookup of users by team.
+    users = await session.scalars(
+        select(User)
+        .where(User.role == "manager", or_(User.team_id.is_(None), User.team_id.in_(team_ids)))
+        .order_by(User.id)
+    )
+    return [_Manager(user.id, user.email) for user in users]
+
+
+def _event_text(event: LeadEvent, name: str) -> str:
+    value = event.data.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadInput(f"A {event.type} event needs {name}; event {event.id} has none.")
+    return value
+
+
+def _event_ids(event: LeadEvent, name: str) -> list[str]:
+    value = event.data.get(name) or []
+    if not isinstance(value, list):
+        raise BadInput(f"{name} of event {event.id} must be a list of ids.")
+    return [str(item) for item in value]
+
+
+def _due_at(event: LeadEvent, offer: Offer) -> datetime | None:
+    """The deadline the event names, else the offer's own."""
+    value = event.data.get("due_at")
+    if not isinstance(value, str):
+        return offer.contact_due_at
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return offer.contact_due_at
+
+
+def _still_overdue(delivery: _Delivery) -> bool:
+    """A reminder is moot once the offer is no longer held or the lead has been contacted."""
+    return delivery.offer.status == "accepted" and delivery.lead.first_contact_at is None
 
 
 def _subscription_info(subscription: PushSubscription) -> dict[str, Any]:
@@ -470,8 +580,16 @@ def _log_outcome(note: Notification) -> None:
     )
 
 
-def _record_notified(session: AsyncSession, lead_id: str, note: Notification) -> None:
-    data = {"channel": note.channel, "status": note.status, "notification_id": note.id}
+def _record_notified(
+    session: AsyncSession, lead_id: str, note: Notification, event_id: int | None
+) -> None:
+    data: dict[str, Any] = {
+        "channel": note.channel,
+        "status": note.status,
+        "notification_id": note.id,
+    }
+    if event_id is not None:
+        data["event_id"] = event_id
     record_event(
         session,
         lead_id=lead_id,
