@@ -11,6 +11,9 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from backend.routing.territory import normalize_postal, territory_miss
+from backend.routing.territory import territory_covers as territory_covers
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -54,27 +57,8 @@ class History:
     expired: bool = False
 
 
-def normalize_postal(code: str | None) -> str:
-    return "".join((code or "").split()).upper()
-
-
 def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.strip().lower() == b.strip().lower()
-
-
-def territory_covers(territory: dict[str, Any], lead: LeadFacts) -> bool:
-    """Every key the territory names must hold for the lead; missing lead data never matches."""
-    if territory.get("country") and not _same(territory["country"], lead.country):
-        return False
-    if territory.get("region") and not _same(territory["region"], lead.region):
-        return False
-    prefix = normalize_postal(territory.get("postal_prefix"))
-    return not prefix or normalize_postal(lead.postal_code).startswith(prefix)
-
-
-def describe_place(lead: LeadFacts) -> str:
-    parts = [lead.country, lead.region, lead.postal_code]
-    return "/".join(p for p in parts if p) or "an unknown place"
 
 
 def _parse_clock(value: str) -> time:
@@ -123,8 +107,8 @@ def ineligibility(
         reasons.append(f"outside working hours ({local:%a %H:%M} {agent.timezone})")
     if load >= agent.capacity:
         reasons.append(f"at capacity ({load} of {agent.capacity} open leads)")
-    if agent.territories and not any(territory_covers(t, lead) for t in agent.territories):
-        reasons.append(f"territory does not cover {describe_place(lead)}")
+    if miss := territory_miss(agent.territories, lead, agent.latitude, agent.longitude):
+        reasons.append(miss)
     if agent.products and lead.product not in agent.products:
         reasons.append(f"does not handle product {lead.product or '(none given)'}")
     if agent.languages and lead.language and lead.language not in agent.languages:
