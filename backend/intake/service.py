@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
 from backend.errors import BadInput
+from backend.geo import service as geo
 from backend.identity.service import normalize_email, normalize_phone
 from backend.intake.models import Inquiry, LeadValue
 from backend.intake.schemas import LeadIn
@@ -32,6 +34,7 @@ TEXT_LIMITS = {
     "phone": 64,
     "company": 300,
     "region": 100,
+    "city": 200,
     "postal_code": 20,
     "product": 100,
     "language": 16,
@@ -100,6 +103,7 @@ def normalize(data: LeadIn) -> dict[str, Any]:
         "company": _clean(data.company),
         "country": country,
         "region": _clean(data.region),
+        "city": _clean(data.city),
         "postal_code": _clean(data.postal_code),
         "product": _clean(data.product),
         "language": (_clean(data.language) or "").lower() or None,
@@ -110,7 +114,23 @@ def normalize(data: LeadIn) -> dict[str, Any]:
     }
     if not any(fields[k] for k in ("email", "phone", "company", "first_name", "last_name")):
         raise BadInput("An inquiry needs at least a name, a company, an email or a phone.")
+    fields["latitude"], fields["longitude"] = _coordinates(data, fields)
     return fields
+
+
+def _coordinates(data: LeadIn, fields: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The inquiry's own coordinates when it gives them, else those of its postal code or city."""
+    if data.latitude is None and data.longitude is None:
+        point = geo.resolve(
+            fields["country"], fields["postal_code"], fields["city"], fields["region"]
+        )
+        return point or (None, None)
+    if data.latitude is None or data.longitude is None:
+        raise BadInput("Give latitude and longitude together.", field="latitude")
+    for key, value, limit in (("latitude", data.latitude, 90), ("longitude", data.longitude, 180)):
+        if not (math.isfinite(value) and -limit <= value <= limit):
+            raise BadInput(f"{key} {value} must be between -{limit} and {limit}.", field=key)
+    return data.latitude, data.longitude
 
 
 async def expected_value(
