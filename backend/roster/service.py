@@ -16,6 +16,7 @@ from backend.errors import BadInput, Conflict, NotFound
 from backend.identity.service import normalize_email, normalize_phone
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.eligibility import WEEKDAYS
+from backend.routing.territory import TERRITORY_KEYS, normalize_postal
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ KINDS = ("employee", "partner")
 NAME_LIMIT = 200
 CAPACITY_LIMIT = 1_000_000
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
-TERRITORY_KEYS = {"country", "region", "postal_prefix"}
+RADIUS_LIMIT_KM = 20_000  # about the farthest two places on Earth can be apart
 AGENT_FIELDS = (
     "name",
     "email",
@@ -114,15 +115,72 @@ def check_working_hours(hours: dict[str, Any] | None) -> None:
 
 def check_territories(territories: list[dict[str, Any]]) -> None:
     for territory in territories:
-        unknown = set(territory) - TERRITORY_KEYS
+        unknown = set(territory) - set(TERRITORY_KEYS)
         if unknown or not territory:
             raise BadInput(
-                f"A territory uses {', '.join(sorted(TERRITORY_KEYS))}; got {territory!r}.",
+                f"A territory uses {', '.join(TERRITORY_KEYS)}; got {territory!r}.",
                 field="territories",
             )
         for key in ("country", "region", "postal_prefix"):
             if key in territory and not isinstance(territory[key], str):
                 raise BadInput(f"A territory's {key} must be text.", field="territories")
+        if "postal_range" in territory:
+            _check_postal_range(territory["postal_range"])
+        if "radius_km" in territory:
+            _check_radius(territory["radius_km"])
+
+
+def _check_postal_range(bounds: Any) -> None:
+    """Two codes of one length, first not after last: ranges compare codes as text."""
+    if not (
+        isinstance(bounds, list)
+        and len(bounds) == 2
+        and all(isinstance(b, str) and normalize_postal(b) for b in bounds)
+    ):
+        raise BadInput(
+            f"A territory's postal_range must be two postal codes, first and last, such as "
+            f'["01000", "01999"]; got {bounds!r}.',
+            field="territories",
+        )
+    low, high = normalize_postal(bounds[0]), normalize_postal(bounds[1])
+    if len(low) != len(high):
+        raise BadInput(
+            f"A territory's postal_range needs two codes of the same length; got {bounds!r}.",
+            field="territories",
+        )
+    if low > high:
+        raise BadInput(
+            f"A territory's postal_range must not start after it ends; got {bounds!r}.",
+            field="territories",
+        )
+
+
+def _check_radius(radius: Any) -> None:
+    number = isinstance(radius, int | float) and not isinstance(radius, bool)
+    if not (number and math.isfinite(radius) and 0 < radius <= RADIUS_LIMIT_KM):
+        raise BadInput(
+            f"A territory's radius_km must be a number of kilometres above 0 and at most "
+            f"{RADIUS_LIMIT_KM:,}; got {radius!r}.",
+            field="territories",
+        )
+
+
+def check_radius_base(values: dict[str, Any], agent: Agent | None = None) -> None:
+    """A radius is measured from the agent's base, so an agent with one needs a base location.
+
+    ``values`` are the fields being set; the rest are read from ``agent`` when it exists.
+    """
+
+    def current(key: str) -> Any:
+        return values[key] if key in values else getattr(agent, key, None)
+
+    has_radius = any("radius_km" in t for t in current("territories") or [])
+    if has_radius and (current("latitude") is None or current("longitude") is None):
+        raise BadInput(
+            "An agent with a radius_km territory needs a base location: give latitude and "
+            "longitude.",
+            field="latitude",
+        )
 
 
 async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -178,6 +236,7 @@ async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
     if values.get("partner_id") and values.get("kind") in (None, "employee"):
         values["kind"] = "partner"  # a partner company's rep is a partner rep by definition
     await _check_agent(session, values)
+    check_radius_base(values)
     agent = Agent(**values)
     session.add(agent)
     await session.commit()
@@ -191,6 +250,7 @@ async def update_agent(session: AsyncSession, agent_id: str, changes: dict[str, 
     if changes.get("delegate_id") == agent.id:
         raise BadInput("An agent cannot be their own delegate.", field="delegate_id")
     await _check_agent(session, changes)
+    check_radius_base(changes, agent)
     for key, value in changes.items():
         setattr(agent, key, value)
     await session.commit()
