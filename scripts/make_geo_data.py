@@ -1,4 +1,4 @@
-"""Build the bundled geographic data that turns a lead's postal code or city into coordinates.
+"""Build the bundled data that places a lead by its postal code or city.
 
 Usage: python scripts/make_geo_data.py SOURCE_DIR [--out DIR]
 
@@ -56,21 +56,22 @@ def coordinate(text: str) -> str:
 
 
 def us_zip_rows(source: Path) -> list[Row]:
-    """Every US ZIP with a real centroid; military ZIPs all sit at 0,0 and are left out."""
+    """Every US ZIP with a real centroid; military ZIPs all sit at 0,0."""
     rows = []
     for row in read_csv(source / "us-zip-codes" / "us_zip_codes.csv"):
-        if row["zip_code_type"] == "MILITARY" or (float(row["lat"]), float(row["long"])) == (0, 0):
+        latitude, longitude = coordinate(row["lat"]), coordinate(row["long"])
+        if row["zip_code_type"] == "MILITARY" or (latitude, longitude) == ("0", "0"):
             continue
-        rows.append(("US", row["zip_code"], coordinate(row["lat"]), coordinate(row["long"])))
+        rows.append(("US", row["zip_code"], latitude, longitude))
     return rows
 
 
 def canada_fsa_rows(source: Path) -> list[Row]:
-    path = source / "canada-fsa-postal-codes" / "canada_fsa.csv"
-    return [
-        ("CA", row["fsa"].upper(), coordinate(row["latitude"]), coordinate(row["longitude"]))
-        for row in read_csv(path)
-    ]
+    rows = []
+    for row in read_csv(source / "canada-fsa-postal-codes" / "canada_fsa.csv"):
+        latitude, longitude = coordinate(row["latitude"]), coordinate(row["longitude"])
+        rows.append(("CA", row["fsa"].upper(), latitude, longitude))
+    return rows
 
 
 def geonames_city_rows(source: Path) -> list[RankedRow]:
@@ -86,14 +87,15 @@ def geonames_city_rows(source: Path) -> list[RankedRow]:
 
 
 def us_place_rows(source: Path, known: set[tuple[str, str, str]]) -> list[RankedRow]:
-    """US places that GeoNames lacks (or names otherwise, like "New York"), at the mean of their
-    ZIP centroids, ranked after GeoNames' namesakes and then by their number of ZIPs."""
+    """US places GeoNames lacks or names otherwise ("New York"), at the mean of
+    their ZIP centroids, ranked after GeoNames' namesakes, then by ZIP count."""
     points: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for row in read_csv(source / "us-zip-codes" / "us_zip_codes.csv"):
         if row["zip_code_type"] != "STANDARD" or row["country"] != "US":
             continue
-        if ("US", row["state"], fold_name(row["city"])) not in known:
-            points[(row["state"], row["city"])].append((float(row["lat"]), float(row["long"])))
+        state, city = row["state"], row["city"]
+        if ("US", state, fold_name(city)) not in known:
+            points[state, city].append((float(row["lat"]), float(row["long"])))
 
     rows = []
     for (state, city), spots in points.items():
@@ -127,15 +129,16 @@ def make_geo_data(source: Path, out: Path) -> tuple[int, int]:
     cities = city_rows(source)
 
     out.mkdir(parents=True, exist_ok=True)
-    write_gzip_csv(out / POSTAL_FILE, ("country", "code", "latitude", "longitude"), postal)
-    header = ("country", "region", "name", "latitude", "longitude")
-    write_gzip_csv(out / CITIES_FILE, header, cities)
+    postal_header = ("country", "code", "latitude", "longitude")
+    write_gzip_csv(out / POSTAL_FILE, postal_header, postal)
+    city_header = ("country", "region", "name", "latitude", "longitude")
+    write_gzip_csv(out / CITIES_FILE, city_header, cities)
     return len(postal), len(cities)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the bundled geographic data.")
-    parser.add_argument("source", type=Path, help="directory with the public data folders")
+    parser.add_argument("source", type=Path, help="folder holding the public data")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 

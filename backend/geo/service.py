@@ -1,7 +1,7 @@
-"""Coordinates for a lead's postal code or city, and great-circle distances between points.
+"""Coordinates for a lead's postal code or city, and great-circle distances.
 
-The data ships with Pursuit under ``data/`` (see its README for sources and licences)
-and is read once, on first use. Nothing here reaches the network.
+The data ships under ``data/`` (its README names sources and licences) and is
+read once, on first use. Nothing here reaches the network.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ POSTAL_FILE = "postal_codes.csv.gz"
 CITIES_FILE = "cities.csv.gz"
 EARTH_RADIUS_KM = 6371.0088  # the IUGG mean radius
 
-# Territories and freely associated states that use US ZIP codes under their own country code.
+# Places with their own country code that use US ZIP codes.
 US_ZIP_USERS = {"PR", "VI", "GU", "AS", "MP", "FM", "MH", "PW"}
 
 Point = tuple[float, float]
@@ -52,23 +52,25 @@ def _rows(name: str) -> Iterator[dict[str, str]]:
 
 @cache
 def _postal_index() -> tuple[dict[tuple[str, str], Point], dict[str, int]]:
-    """Centroids by (country, code), and how many characters of a code each country keys on."""
+    """Centroids by (country, code), and the code length each country keys on."""
     points: dict[tuple[str, str], Point] = {}
     lengths: dict[str, int] = {}
     for row in _rows(POSTAL_FILE):
-        points[row["country"], row["code"]] = (float(row["latitude"]), float(row["longitude"]))
-        lengths[row["country"]] = len(row["code"])
+        country, code = row["country"], row["code"]
+        points[country, code] = (float(row["latitude"]), float(row["longitude"]))
+        lengths[country] = len(code)
     logger.debug("geo postal codes loaded count=%d", len(points))
     return points, lengths
 
 
 @cache
 def _city_index() -> dict[tuple[str, str], list[_Place]]:
-    """Places by (country, folded name); the file lists the most populous of a name first."""
+    """Places by (country, folded name), the most populous of a name first."""
     places: dict[tuple[str, str], list[_Place]] = defaultdict(list)
     for row in _rows(CITIES_FILE):
         point = (float(row["latitude"]), float(row["longitude"]))
-        places[row["country"], fold_name(row["name"])].append(_Place(row["region"], point))
+        key = (row["country"], fold_name(row["name"]))
+        places[key].append(_Place(row["region"], point))
     logger.debug("geo places loaded count=%d", len(places))
     return dict(places)
 
@@ -83,9 +85,10 @@ def _regions() -> dict[str, set[str]]:
 
 
 def postal_point(country: str, postal_code: str) -> Point | None:
-    """The centroid of a postal code; US ZIP+4 and full Canadian codes use their leading part.
+    """The centroid of a postal code; ZIP+4 and full Canadian codes use their start.
 
-    A code shorter than the country's keys (a ZIP that lost its leading zero) finds nothing.
+    A code shorter than the country's keys (a ZIP that lost its leading zero)
+    finds nothing.
     """
     country = country.strip().upper()
     country = "US" if country in US_ZIP_USERS else country
@@ -99,9 +102,9 @@ def postal_point(country: str, postal_code: str) -> Point | None:
 
 
 def city_point(country: str, city: str, region: str | None = None) -> Point | None:
-    """The most populous place of that name in the country, or in the region when it names one.
+    """The most populous place of that name in the country, or in the region.
 
-    A region the data knows that holds no such place gives None rather than a namesake
+    A known region without such a place gives None rather than a namesake
     elsewhere; a region written in a form the data does not use is ignored.
     """
     country = country.strip().upper()
@@ -115,9 +118,12 @@ def city_point(country: str, city: str, region: str | None = None) -> Point | No
 
 
 def resolve(
-    country: str | None, postal_code: str | None, city: str | None, region: str | None = None
+    country: str | None,
+    postal_code: str | None,
+    city: str | None,
+    region: str | None = None,
 ) -> Point | None:
-    """(latitude, longitude) for a lead's place: its postal code first, then its city."""
+    """(latitude, longitude) of a lead's postal code, or else of its city."""
     if not country:
         return None
     point = postal_point(country, postal_code) if postal_code else None
@@ -129,11 +135,11 @@ def resolve(
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance on a spherical Earth (haversine), in kilometres.
 
-    Longitudes enter only through the sine of half their difference, so points either
-    side of the 180° meridian come out as close as they are.
+    Longitudes enter only through the sine of half their difference, so points
+    either side of the 180° meridian come out as close as they are.
     """
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    half_dphi = (phi2 - phi1) / 2
-    half_dlambda = math.radians(lon2 - lon1) / 2
-    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    across = math.sin((phi2 - phi1) / 2) ** 2
+    along = math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    h = across + math.cos(phi1) * math.cos(phi2) * along
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))

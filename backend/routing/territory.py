@@ -1,9 +1,10 @@
-"""Whether an agent's territories cover a lead's place, and if not, a sentence saying why.
+"""Whether an agent's territories cover a lead's place, and if not, why not.
 
-A territory is a dict naming any of ``TERRITORY_KEYS``. Every key a territory names must
-hold for the lead, and an agent's territories are alternatives: one covering is enough.
-Postal codes are text, so leading zeros count. A radius is measured from the agent's base
-location to the lead's coordinates, which intake fills in from the postal code or city.
+A territory is a dict naming any of ``TERRITORY_KEYS``; every key it names must
+hold for the lead. An agent's territories are alternatives: one is enough.
+Postal codes are text, so leading zeros count. A radius runs from the agent's
+base location to the lead's coordinates, which intake finds from the postal
+code or city.
 """
 
 from __future__ import annotations
@@ -26,24 +27,26 @@ class PlaceFacts(Protocol):
 
 
 def normalize_postal(code: str | None) -> str:
-    """Upper case without spaces or hyphens, so "01310-100" and "01310 100" are one code."""
+    """Upper case without spaces or hyphens: "01310-100" equals "01310 100"."""
     return "".join((code or "").replace("-", " ").split()).upper()
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and a.strip().lower() == b.strip().lower()
+    if a is None or b is None:
+        return False
+    return a.strip().lower() == b.strip().lower()
 
 
 def postal_in_range(code: str | None, low: str, high: str) -> bool:
-    """Codes compare as text of one length: "501" is not between "00100" and "00999"."""
-    code, low, high = normalize_postal(code), normalize_postal(low), normalize_postal(high)
+    """Codes compare as text of one length: "501" is not in "00100"-"00999"."""
+    code, low, high = (normalize_postal(c) for c in (code, low, high))
     return bool(code) and len(code) == len(low) == len(high) and low <= code <= high
 
 
 def distance_from_base(
     lead: PlaceFacts, agent_latitude: float | None, agent_longitude: float | None
 ) -> float | None:
-    """Kilometres from the agent's base to the lead, or None when either place is unknown."""
+    """Kilometres from the agent's base to the lead; None when either is unknown."""
     if agent_latitude is None or agent_longitude is None:
         return None
     if lead.latitude is None or lead.longitude is None:
@@ -52,9 +55,10 @@ def distance_from_base(
 
 
 def _place_matches(territory: dict[str, Any], lead: PlaceFacts) -> bool:
-    if territory.get("country") and not _same_text(territory["country"], lead.country):
+    country, region = territory.get("country"), territory.get("region")
+    if country and not _same_text(country, lead.country):
         return False
-    return not territory.get("region") or _same_text(territory["region"], lead.region)
+    return not region or _same_text(region, lead.region)
 
 
 def _postal_matches(territory: dict[str, Any], postal_code: str | None) -> bool:
@@ -71,8 +75,10 @@ def territory_covers(
     agent_latitude: float | None = None,
     agent_longitude: float | None = None,
 ) -> bool:
-    """Every key the territory names must hold for the lead; missing data never matches."""
-    if not (_place_matches(territory, lead) and _postal_matches(territory, lead.postal_code)):
+    """Every key the territory names must hold; missing data never matches."""
+    if not _place_matches(territory, lead):
+        return False
+    if not _postal_matches(territory, lead.postal_code):
         return False
     radius = territory.get("radius_km")
     if radius is None:
@@ -91,7 +97,10 @@ def describe_place(lead: PlaceFacts) -> str:
 
 
 def _radius_detail(
-    lead: PlaceFacts, agent_latitude: float | None, agent_longitude: float | None, radius: float
+    lead: PlaceFacts,
+    agent_latitude: float | None,
+    agent_longitude: float | None,
+    radius: float,
 ) -> str:
     if agent_latitude is None or agent_longitude is None:
         return f"radius {radius:g} km, but the agent has no base location"
@@ -107,16 +116,15 @@ def territory_miss(
     agent_latitude: float | None,
     agent_longitude: float | None,
 ) -> str | None:
-    """Why no territory covers the lead, or None when one does or the agent has none.
+    """Why no territory covers the lead; None when one does or there are none.
 
-    With radius territories the sentence adds the distance, measured against the widest.
+    With radius territories the sentence adds the distance and the widest radius.
     """
-    if not territories:
-        return None
-    if any(territory_covers(t, lead, agent_latitude, agent_longitude) for t in territories):
+    base = (agent_latitude, agent_longitude)
+    if not territories or any(territory_covers(t, lead, *base) for t in territories):
         return None
     reason = f"territory does not cover {describe_place(lead)}"
     radii = [t["radius_km"] for t in territories if t.get("radius_km") is not None]
     if not radii:
         return reason
-    return f"{reason} ({_radius_detail(lead, agent_latitude, agent_longitude, max(radii))})"
+    return f"{reason} ({_radius_detail(lead, *base, max(radii))})"
