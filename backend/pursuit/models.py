@@ -65,6 +65,8 @@ class Offer(IdMixin, Base):
     decided_at: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(32))
     decline_note: Mapped[str | None] = mapped_column(Text)
+    # taken (another rep won a broadcast), reassigned (by a manager), no_contact (held too long)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class Activity(IdMixin, Base):

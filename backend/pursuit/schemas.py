@@ -38,6 +38,7 @@ def offer_json(offer: Offer) -> dict[str, Any]:
         "expires_at": iso(offer.expires_at),
         "decided_at": iso(offer.decided_at),
         "decline_reason": offer.decline_reason,
+        "withdrawn_reason": offer.withdrawn_reason,
         "decline_note": offer.decline_note,
     }
 

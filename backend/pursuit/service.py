@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +53,25 @@ CLOSING_OUTCOMES = {"won": "won", "lost": "lost"}
 DEFAULT_CONTACT_TIMEOUT_S = 86400  # for leads no rule routed, and manual offers
 
 
+@dataclass
+class Announcements:
+    """Offers made and events worth telling someone about, once their transaction commits."""
+
+    offer_ids: list[str] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+
+
+def _pending(session: AsyncSession) -> Announcements:
+    found = session.info.setdefault("announcements", Announcements())
+    assert isinstance(found, Announcements)
+    return found
+
+
+def take_announcements(session: AsyncSession) -> Announcements:
+    """What the committed work asks to announce; the caller hands it to the notifier."""
+    return session.info.pop("announcements", None) or Announcements()
+
+
 def record_event(
     session: AsyncSession,
     *,
@@ -60,10 +80,22 @@ def record_event(
     actor: str,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> None:
-    session.add(
-        LeadEvent(lead_id=lead_id, type=type, actor=actor, data=data or {}, at=at or utcnow())
-    )
+) -> LeadEvent:
+    event = LeadEvent(lead_id=lead_id, type=type, actor=actor, data=data or {}, at=at or utcnow())
+    session.add(event)
+    return event
+
+
+async def _tell(session: AsyncSession, event: LeadEvent) -> None:
+    """Queue an event for the notifier: it needs its id, so it is written now."""
+    await session.flush()
+    _pending(session).event_ids.append(event.id)
+
+
+async def _rollback(session: AsyncSession) -> None:
+    """Undo the transaction and forget what it wanted announced."""
+    session.info.pop("announcements", None)
+    await session.rollback()
 
 
 async def current_offer(session: AsyncSession, lead_id: str) -> Offer | None:
@@ -97,10 +129,21 @@ async def open_lead(
 
 
 async def route_lead(
-    session: AsyncSession, lead: Lead, now: datetime, trigger: str, first_rule_id: str | None = None
+    session: AsyncSession,
+    lead: Lead,
+    now: datetime,
+    trigger: str,
+    ladder: list[Rule] | None = None,
 ) -> Offer | None:
-    """Record a routing decision and make its offer, or mark the lead unassigned."""
-    choice = await routing.choose(session, lead, now, lead_id=lead.id, first_rule_id=first_rule_id)
+    """Record a routing decision and make its offers, or send the lead to the manager queue.
+
+    ``ladder`` restricts routing to an escalation chain; an empty ladder is its end.
+    Answers the first offer made (a broadcast makes several, all announced).
+    """
+    if ladder == []:
+        choice = routing.Choice(None, explanation="the escalation ladder ends here")
+    else:
+        choice = await routing.choose(session, lead, now, lead_id=lead.id, rules=ladder)
     decision = Decision(
         lead_id=lead.id,
         at=now,
@@ -115,21 +158,59 @@ async def route_lead(
     session.add(decision)
     await session.flush()
 
-    if choice.rule is None or choice.agent is None:
-        lead.status, lead.owner_id = "unassigned", None
-        if lead.contact_due_at is None:
-            lead.contact_due_at = lead.received_at + timedelta(seconds=DEFAULT_CONTACT_TIMEOUT_S)
-        record_event(
-            session,
-            lead_id=lead.id,
-            type="unassigned",
-            actor="router",
-            at=now,
-            data={"decision_id": decision.id, "why": choice.explanation},
-        )
-        logger.warning("lead unassigned lead_id=%s trigger=%s", lead.id, trigger)
+    if choice.rule is None or not choice.agents:
+        await _to_manager_queue(session, lead, decision, choice, now)
         return None
-    return await _make_offer(session, lead, choice.agent, choice.rule, decision, now)
+    broadcast_id = decision.id if choice.broadcast else None
+    offers = [
+        await _make_offer(
+            session,
+            lead,
+            agent,
+            choice.rule,
+            decision,
+            now,
+            broadcast_id=broadcast_id,
+            pass_value=choice.next_pass.get(agent.id),
+        )
+        for agent in choice.agents
+    ]
+    return offers[0]
+
+
+async def _to_manager_queue(
+    session: AsyncSession, lead: Lead, decision: Decision, choice: routing.Choice, now: datetime
+) -> None:
+    """Nobody can take the lead: it waits for a manager, and the managers are told."""
+    lead.status, lead.owner_id = "unassigned", None
+    if lead.contact_due_at is None:
+        lead.contact_due_at = lead.received_at + timedelta(seconds=DEFAULT_CONTACT_TIMEOUT_S)
+    data = {"decision_id": decision.id, "why": choice.explanation}
+    record_event(session, lead_id=lead.id, type="unassigned", actor="router", at=now, data=data)
+    team_ids = await _teams_of_rules(session, [t["rule_id"] for t in choice.rules_tried])
+    alert = record_event(
+        session,
+        lead_id=lead.id,
+        type="alert",
+        actor="router",
+        at=now,
+        data={**data, "team_ids": team_ids},
+    )
+    await _tell(session, alert)
+    logger.warning("lead unassigned lead_id=%s trigger=%s", lead.id, decision.trigger)
+
+
+async def _teams_of_rules(session: AsyncSession, rule_ids: list[str]) -> list[str]:
+    """The teams a lead could have gone to: named in the rules' pools or their agents'."""
+    if not rule_ids:
+        return []
+    rules = (await session.scalars(select(Rule).where(Rule.id.in_(rule_ids)))).all()
+    teams = {t for rule in rules for t in rule.pool.get("team_ids") or []}
+    agent_ids = {a for rule in rules for a in rule.pool.get("agent_ids") or []}
+    if agent_ids:
+        found = await session.scalars(select(Agent.team_id).where(Agent.id.in_(agent_ids)))
+        teams.update(t for t in found.all() if t)
+    return sorted(teams)
 
 
 async def _make_offer(
@@ -140,6 +221,8 @@ async def _make_offer(
     decision: Decision,
     now: datetime,
     accept_timeout_s: int | None = None,
+    broadcast_id: str | None = None,
+    pass_value: float | None = None,
 ) -> Offer:
     timeout = accept_timeout_s or (rule.accept_timeout_s if rule else 900)
     contact_timeout = rule.contact_timeout_s if rule else DEFAULT_CONTACT_TIMEOUT_S
@@ -152,12 +235,14 @@ async def _make_offer(
         offered_at=now,
         expires_at=now + timedelta(seconds=timeout),
         contact_timeout_s=contact_timeout,
+        broadcast_id=broadcast_id,
     )
     session.add(offer)
     await session.flush()
+    _pending(session).offer_ids.append(offer.id)
 
-    if rule is not None:
-        await routing.record_turn(session, rule.id, agent.id, now)
+    if rule is not None and broadcast_id is None:
+        await routing.record_turn(session, rule.id, agent.id, now, pass_value)
     lead.status, lead.owner_id = "offered", None
     if lead.contact_due_at is None:
         lead.contact_due_at = lead.received_at + timedelta(seconds=contact_timeout)
@@ -172,6 +257,7 @@ async def _make_offer(
             "agent_id": agent.id,
             "decision_id": decision.id,
             "expires_at": offer.expires_at.isoformat(),
+            **({"broadcast_id": broadcast_id} if broadcast_id else {}),
         },
     )
     logger.info("lead offered lead_id=%s offer_id=%s agent_id=%s", lead.id, offer.id, agent.id)
@@ -202,26 +288,39 @@ async def _transition(session: AsyncSession, offer: Offer, status: str, now: dat
 async def _claim(session: AsyncSession, offer: Offer, status: str, now: datetime) -> None:
     """A rep's answer to a pending offer, or Conflict if someone or something got there first."""
     if offer.status == "pending" and offer.expires_at <= now:
+        await _rollback(session)
         raise Conflict(
             "This offer expired before it was answered; the lead has moved on.",
             offer_status="expired",
         )
     if not await _transition(session, offer, status, now):
-        await session.rollback()
+        await _rollback(session)
         await session.refresh(offer)
+        if offer.status == "withdrawn":
+            raise Conflict(
+                "This lead is already taken: the offer was withdrawn.", offer_status="withdrawn"
+            )
         raise Conflict(f"This offer is already {offer.status}.", offer_status=offer.status)
 
 
 async def accept_offer(
     session: AsyncSession, offer_id: str, *, agent_id: str | None, now: datetime | None = None
 ) -> Lead:
-    """The agent takes the lead; ``agent_id`` None means an API key acting for the offer's agent."""
+    """The agent takes the lead; ``agent_id`` None means an API key acting for the offer's agent.
+
+    The lead's row is locked first, so of two reps accepting a broadcast at the same
+    instant one wins and the other's offer is already withdrawn when they get the lock.
+    """
     now = now or utcnow()
     offer = await _get_offer_for(session, offer_id, agent_id)
+    lead = await _locked_lead(session, offer.lead_id)
     await _claim(session, offer, "accepted", now)
+    if lead.owner_id is not None:
+        await _rollback(session)
+        raise Conflict("This lead is already taken by another rep.", offer_status="withdrawn")
 
-    lead = await _lead(session, offer.lead_id)
     lead.status, lead.owner_id, lead.accepted_at = "accepted", offer.agent_id, now
+    offer.contact_due_at = now + timedelta(seconds=offer.contact_timeout_s)
     record_event(
         session,
         lead_id=lead.id,
@@ -230,9 +329,30 @@ async def accept_offer(
         at=now,
         data={"offer_id": offer.id},
     )
+    await _withdraw_pending(session, lead, now, "taken", actor=f"agent:{offer.agent_id}")
     await session.commit()
     logger.info("offer accepted offer_id=%s lead_id=%s", offer.id, lead.id)
     return lead
+
+
+async def _withdraw_pending(
+    session: AsyncSession, lead: Lead, now: datetime, why: str, actor: str
+) -> None:
+    """Withdraw the lead's other pending offers and tell their agents why."""
+    pending = await session.scalars(
+        select(Offer).where(Offer.lead_id == lead.id, Offer.status == "pending")
+    )
+    for other in pending.all():
+        other.status, other.decided_at, other.withdrawn_reason = "withdrawn", now, why
+        event = record_event(
+            session,
+            lead_id=lead.id,
+            type="withdrawn",
+            actor=actor,
+            at=now,
+            data={"offer_id": other.id, "agent_id": other.agent_id, "why": why},
+        )
+        await _tell(session, event)
 
 
 async def decline_offer(
@@ -244,17 +364,20 @@ async def decline_offer(
     note: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Lead, Offer | None]:
-    """Record the refusal and route the lead to the next candidate; answers the new offer."""
+    """Record the refusal and route the lead to the next candidate; answers the new offer.
+
+    A declined broadcast offer only moves the lead on once nobody in the group can still
+    accept; a declined escalation offer stays on the escalation ladder.
+    """
     now = now or utcnow()
     if reason not in DECLINE_REASONS:
         raise BadInput(
             f"Decline reason {reason!r} is not one of {', '.join(DECLINE_REASONS)}.", field="reason"
         )
     offer = await _get_offer_for(session, offer_id, agent_id)
+    lead = await _locked_lead(session, offer.lead_id)
     await _claim(session, offer, "declined", now)
     offer.decline_reason, offer.decline_note = reason, (note or "").strip() or None
-
-    lead = await _lead(session, offer.lead_id)
     record_event(
         session,
         lead_id=lead.id,
@@ -263,20 +386,76 @@ async def decline_offer(
         at=now,
         data={"offer_id": offer.id, "reason": reason},
     )
-    next_offer = await route_lead(session, lead, now, trigger="declined")
+    next_offer = None
+    if not await _others_pending(session, lead.id):
+        ladder = None
+        if await _on_ladder(session, offer):
+            ladder = await routing.escalation_chain(session, offer.rule_id)
+        next_offer = await route_lead(session, lead, now, "declined", ladder)
     await session.commit()
     logger.info("offer declined offer_id=%s lead_id=%s reason=%s", offer.id, lead.id, reason)
     return lead, next_offer
 
 
+async def _others_pending(session: AsyncSession, lead_id: str) -> bool:
+    found = await session.scalar(
+        select(Offer.id).where(Offer.lead_id == lead_id, Offer.status == "pending").limit(1)
+    )
+    return found is not None
+
+
+async def _on_ladder(session: AsyncSession, offer: Offer) -> bool:
+    """Whether the offer was made by an escalation step rather than ordinary routing."""
+    if offer.decision_id is None:
+        return False
+    trigger = await session.scalar(select(Decision.trigger).where(Decision.id == offer.decision_id))
+    return trigger == "escalation"
+
+
+async def _next_step(
+    session: AsyncSession, lead: Lead, offer: Offer, now: datetime, trigger: str
+) -> Offer | None:
+    """Where a lead goes after a timeout: up the rule's escalation ladder when it has one,
+    onwards to the manager queue at the ladder's end, otherwise ordinary routing."""
+    rule = await session.get(Rule, offer.rule_id) if offer.rule_id else None
+    if rule is not None and rule.escalate_to_rule_id is not None:
+        ladder = await routing.escalation_chain(session, rule.escalate_to_rule_id)
+        return await route_lead(session, lead, now, "escalation", ladder)
+    if await _on_ladder(session, offer):
+        return await route_lead(session, lead, now, "escalation", [])
+    return await route_lead(session, lead, now, trigger)
+
+
+async def _sweep_each(
+    session: AsyncSession,
+    ids: list[str],
+    settle: Callable[[AsyncSession, str, datetime], Awaitable[Offer | None]],
+    now: datetime,
+    what: str,
+) -> list[Offer]:
+    """Settle each offer in its own transaction; a failure is logged and retried next sweep."""
+    done = Announcements()
+    new_offers: list[Offer] = []
+    for offer_id in ids:
+        try:
+            next_offer = await settle(session, offer_id, now)
+        except Exception:
+            await _rollback(session)
+            logger.exception("%s failed offer_id=%s", what, offer_id)
+            continue
+        said = take_announcements(session)
+        done.offer_ids += said.offer_ids
+        done.event_ids += said.event_ids
+        if next_offer is not None:
+            new_offers.append(next_offer)
+    session.info["announcements"] = done
+    return new_offers
+
+
 async def expire_due_offers(
     session: AsyncSession, now: datetime | None = None, limit: int = 200
 ) -> list[Offer]:
-    """Expire pending offers past their deadline and re-route their leads, escalating if set.
-
-    Each offer is settled in its own transaction, so one that cannot be routed is logged
-    and retried on the next sweep without holding back the others.
-    """
+    """Expire pending offers past their deadline and move their leads on."""
     now = now or utcnow()
     due = await session.scalars(
         select(Offer.id)
@@ -284,25 +463,15 @@ async def expire_due_offers(
         .order_by(Offer.expires_at)
         .limit(limit)
     )
-
-    new_offers: list[Offer] = []
-    for offer_id in due.all():
-        try:
-            next_offer = await _expire(session, offer_id, now)
-        except Exception:
-            await session.rollback()
-            logger.exception("offer expiry failed offer_id=%s", offer_id)
-            continue
-        if next_offer is not None:
-            new_offers.append(next_offer)
-    return new_offers
+    return await _sweep_each(session, list(due.all()), _expire, now, "offer expiry")
 
 
 async def _expire(session: AsyncSession, offer_id: str, now: datetime) -> Offer | None:
     offer = await get_offer(session, offer_id)
+    lead = await _locked_lead(session, offer.lead_id)
     if not await _transition(session, offer, "expired", now):
+        await _rollback(session)
         return None  # answered or expired by another process meanwhile
-    lead = await _lead(session, offer.lead_id)
     record_event(
         session,
         lead_id=lead.id,
@@ -312,16 +481,65 @@ async def _expire(session: AsyncSession, offer_id: str, now: datetime) -> Offer 
         data={"offer_id": offer.id, "agent_id": offer.agent_id},
     )
     logger.info("offer expired offer_id=%s lead_id=%s", offer.id, lead.id)
-
-    escalation = await _escalation_target(session, offer.rule_id)
-    next_offer = await route_lead(session, lead, now, "expired", escalation)
+    next_offer = None
+    if not await _others_pending(session, lead.id) and lead.owner_id is None:
+        next_offer = await _next_step(session, lead, offer, now, "expired")
     await session.commit()
     return next_offer
 
 
-async def _escalation_target(session: AsyncSession, rule_id: str | None) -> str | None:
-    rule = await session.get(Rule, rule_id) if rule_id else None
-    return rule.escalate_to_rule_id if rule else None
+async def chase_overdue_contacts(
+    session: AsyncSession, now: datetime | None = None, limit: int = 200
+) -> list[Offer]:
+    """Accepted leads with no contact by their deadline: remind the owner, then reassign."""
+    now = now or utcnow()
+    due = await session.scalars(
+        select(Offer.id)
+        .join(Lead, Lead.id == Offer.lead_id)
+        .where(
+            Offer.status == "accepted",
+            Offer.contact_due_at <= now,
+            Lead.first_contact_at.is_(None),
+            Lead.status == "accepted",
+        )
+        .order_by(Offer.contact_due_at)
+        .limit(limit)
+    )
+    return await _sweep_each(session, list(due.all()), _chase, now, "contact chase")
+
+
+async def _chase(session: AsyncSession, offer_id: str, now: datetime) -> Offer | None:
+    offer = await get_offer(session, offer_id)
+    lead = await _locked_lead(session, offer.lead_id)
+    await session.refresh(offer)
+    overdue = offer.contact_due_at is not None and offer.contact_due_at <= now
+    if offer.status != "accepted" or lead.first_contact_at is not None or not overdue:
+        await _rollback(session)
+        return None
+    if offer.reminded_at is None:
+        # The owner gets as long again as the offer gave them to accept before reassignment.
+        grace = max(offer.expires_at - offer.offered_at, timedelta(minutes=1))
+        offer.reminded_at, offer.contact_due_at = now, now + grace
+        data = {"offer_id": offer.id, "agent_id": offer.agent_id, "due_at": now.isoformat()}
+        event = record_event(
+            session, lead_id=lead.id, type="contact_overdue", actor="system", at=now, data=data
+        )
+        await _tell(session, event)
+        await session.commit()
+        logger.info("contact overdue offer_id=%s lead_id=%s", offer.id, lead.id)
+        return None
+
+    offer.status, offer.decided_at, offer.withdrawn_reason = "withdrawn", now, "no_contact"
+    lead.status, lead.owner_id = "routing", None
+    data = {"offer_id": offer.id, "agent_id": offer.agent_id, "why": "no_contact"}
+    event = record_event(
+        session, lead_id=lead.id, type="withdrawn", actor="system", at=now, data=data
+    )
+    await _tell(session, event)
+    logger.info("lead reclaimed offer_id=%s lead_id=%s", offer.id, lead.id)
+    next_offer = await _next_step(session, lead, offer, now, "contact_timeout")
+    await session.commit()
+    return next_offer
 
 
 async def log_activity(
@@ -413,7 +631,7 @@ async def offer_to_agent(
     if live is not None and live.status == "accepted":
         raise Conflict("This lead is already accepted; it cannot be offered again.")
     if live is not None:
-        live.status, live.decided_at = "withdrawn", now
+        live.status, live.decided_at, live.withdrawn_reason = "withdrawn", now, "reassigned"
         record_event(
             session,
             lead_id=lead.id,
@@ -434,6 +652,19 @@ async def offer_to_agent(
     offer = await _make_offer(session, lead, agent, None, decision, now, accept_timeout_s)
     await session.commit()
     return offer
+
+
+async def _locked_lead(session: AsyncSession, lead_id: str) -> Lead:
+    """The lead, with its row locked until commit: lifecycle steps on one lead take turns."""
+    lead = await session.scalar(
+        select(Lead)
+        .where(Lead.id == lead_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if lead is None:
+        raise NotFound(f"Lead {lead_id} does not exist.")
+    return lead
 
 
 async def _lead(session: AsyncSession, lead_id: str) -> Lead:

@@ -30,12 +30,13 @@ class PoolIn(msgspec.Struct):
 class RuleIn(msgspec.Struct):
     name: str
     priority: int = 100
-    conditions: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    conditions: dict[str, list[str] | float] = msgspec.field(default_factory=dict)
     pool: PoolIn = msgspec.field(default_factory=PoolIn)
     strategy: str = "round_robin"
     accept_timeout_s: int = 900
     contact_timeout_s: int = 86400
     escalate_to_rule_id: str | None = None
+    performance_weighting: bool = False
     active: bool = True
 
 
@@ -50,6 +51,7 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "accept_timeout_s": rule.accept_timeout_s,
         "contact_timeout_s": rule.contact_timeout_s,
         "escalate_to_rule_id": rule.escalate_to_rule_id,
+        "performance_weighting": rule.performance_weighting,
         "active": rule.active,
     }
 
@@ -88,14 +90,7 @@ class RuleController(Controller):
         require_api_key(actor)
         fields = normalize(data)
         lead = Lead(**fields)
-        choice = await service.choose(db_session, lead, as_utc(at) if at else utcnow())
-        return {
-            "rule_id": choice.rule.id if choice.rule else None,
-            "agent_id": choice.agent.id if choice.agent else None,
-            "candidates": [c.as_json() for c in choice.candidates],
-            "rules_tried": choice.rules_tried,
-            "explanation": choice.explanation,
-        }
+        return await service.preview(db_session, lead, as_utc(at) if at else utcnow())
 
 
 ROUTES = [RuleController]

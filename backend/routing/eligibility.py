@@ -55,6 +55,15 @@ class History:
 
     declined: bool = False
     expired: bool = False
+    reclaimed: bool = False
+
+    def reasons(self) -> list[str]:
+        said = (
+            (self.declined, "declined this lead before"),
+            (self.expired, "let this lead expire before"),
+            (self.reclaimed, "held this lead without contacting the prospect in time"),
+        )
+        return [text for happened, text in said if happened]
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -94,9 +103,23 @@ def within_working_hours(hours: dict[str, Any] | None, zone: str, now: datetime)
 
 
 def ineligibility(
-    agent: AgentFacts, lead: LeadFacts, now: datetime, load: int, history: History
+    agent: AgentFacts,
+    lead: LeadFacts,
+    now: datetime,
+    load: int,
+    history: History,
+    offered_today: int = 0,
 ) -> list[str]:
     """Every reason this agent cannot be offered this lead now, in a fixed order."""
+    return [
+        *unavailability(agent, now, load, offered_today),
+        *misfit(agent, lead),
+        *history.reasons(),
+    ]
+
+
+def unavailability(agent: AgentFacts, now: datetime, load: int, offered_today: int) -> list[str]:
+    """Why the agent cannot take any lead right now, whatever the lead."""
     reasons: list[str] = []
     if not agent.active:
         reasons.append("inactive")
@@ -107,26 +130,63 @@ def ineligibility(
         reasons.append(f"outside working hours ({local:%a %H:%M} {agent.timezone})")
     if load >= agent.capacity:
         reasons.append(f"at capacity ({load} of {agent.capacity} open leads)")
+    if agent.daily_cap is not None and offered_today >= agent.daily_cap:
+        reasons.append(f"reached the daily cap ({offered_today} of {agent.daily_cap} leads today)")
+    return reasons
+
+
+def misfit(agent: AgentFacts, lead: LeadFacts) -> list[str]:
+    """Why this lead is not one the agent handles: place, product, language, value, origin."""
+    reasons: list[str] = []
     if miss := territory_miss(agent.territories, lead, agent.latitude, agent.longitude):
         reasons.append(miss)
     if agent.products and lead.product not in agent.products:
         reasons.append(f"does not handle product {lead.product or '(none given)'}")
     if agent.languages and lead.language and lead.language not in agent.languages:
         reasons.append(f"does not speak {lead.language}")
-    if history.declined:
-        reasons.append("declined this lead before")
-    if history.expired:
-        reasons.append("let this lead expire before")
+    band = value_band_miss(agent.value_min, agent.value_max, lead.value)
+    if band:
+        reasons.append(band)
+    if agent.sources and not any(_same(lead.source, s) for s in agent.sources):
+        reasons.append(f"does not take leads from source {lead.source}")
+    if agent.campaigns and not any(_same(lead.campaign, c) for c in agent.campaigns):
+        reasons.append(f"does not take leads from campaign {lead.campaign or '(none given)'}")
     return reasons
 
 
-CONDITION_KEYS = ("country", "region", "postal_prefix", "product", "language", "source", "campaign")
+def value_band_miss(low: float | None, high: float | None, value: float | None) -> str | None:
+    """Why a lead's value falls outside a band [low, high), or None when it fits."""
+    if low is None and high is None:
+        return None
+    if value is None:
+        return "takes only leads with a known value"
+    if low is not None and value < low:
+        return f"takes only leads worth at least {low:g} (this one {value:g})"
+    if high is not None and value >= high:
+        return f"takes only leads worth under {high:g} (this one {value:g})"
+    return None
 
 
-def rule_mismatch(conditions: dict[str, list[str]], lead: LeadFacts) -> str | None:
+TEXT_CONDITIONS = (
+    "country",
+    "region",
+    "city",
+    "postal_prefix",
+    "product",
+    "language",
+    "source",
+    "campaign",
+)
+CONDITION_KEYS = (*TEXT_CONDITIONS, "value_min", "value_max")
+
+
+def rule_mismatch(conditions: dict[str, Any], lead: LeadFacts) -> str | None:
     """Why a rule's conditions do not hold for the lead, or None when they all hold."""
+    band = value_band_miss(conditions.get("value_min"), conditions.get("value_max"), lead.value)
+    if band is not None:
+        return band.replace("takes only", "matches only")
     for key, accepted in conditions.items():
-        if not accepted:
+        if not accepted or key in ("value_min", "value_max"):
             continue
         if key == "postal_prefix":
             code = normalize_postal(lead.postal_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,149 +12,54 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import BadInput, NotFound
-from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
 from backend.routing.eligibility import (
     CONDITION_KEYS,
+    TEXT_CONDITIONS,
     History,
     LeadFacts,
-    ineligibility,
+    misfit,
     rule_mismatch,
+    unavailability,
 )
+from backend.routing.facts import DatabaseFacts, RoutingFacts
 from backend.routing.models import Rotation, Rule
+from backend.routing.strategies import (
+    NEUTRAL_SCORE,
+    STRATEGIES,
+    Candidate,
+    hold_back_by_fair_share,
+    hold_back_lower_tiers,
+    rank,
+)
 
 logger = logging.getLogger(__name__)
 
-STRATEGIES = ("score", "round_robin", "least_loaded")
-OPEN_LEAD_STATUSES = ("accepted", "contacted")
 TIMEOUT_CEILINGS = {"accept_timeout_s": 30 * 86400, "contact_timeout_s": 365 * 86400}
 PRIORITY_CEILING = 1_000_000
 
 
 @dataclass
-class Candidate:
-    agent: Agent
-    load: int
-    reasons: list[str]
-    score: float | None = None
-
-    @property
-    def eligible(self) -> bool:
-        return not self.reasons
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "agent_id": self.agent.id,
-            "name": self.agent.name,
-            "eligible": self.eligible,
-            "reasons": self.reasons,
-            "load": self.load,
-            "score": self.score,
-        }
-
-
-@dataclass
 class Choice:
-    """The outcome of one routing step, before anything is saved."""
+    """The outcome of one routing step, before anything is saved.
+
+    ``agents`` holds one agent, or everyone offered at once when the rule broadcasts.
+    """
 
     rule: Rule | None
-    agent: Agent | None
+    agents: list[Agent] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     rules_tried: list[dict[str, Any]] = field(default_factory=list)
     explanation: str = ""
+    next_pass: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def agent(self) -> Agent | None:
+        return self.agents[0] if self.agents else None
 
-async def agent_loads(session: AsyncSession, agent_ids: list[str]) -> dict[str, int]:
-    """Open leads per agent: pending offers plus accepted leads not yet closed."""
-    loads = dict.fromkeys(agent_ids, 0)
-    if not agent_ids:
-        return loads
-    pending = await session.execute(
-        select(Offer.agent_id, func.count())
-        .where(Offer.agent_id.in_(agent_ids), Offer.status == "pending")
-        .group_by(Offer.agent_id)
-    )
-    owned = await session.execute(
-        select(Lead.owner_id, func.count())
-        .where(Lead.owner_id.in_(agent_ids), Lead.status.in_(OPEN_LEAD_STATUSES))
-        .group_by(Lead.owner_id)
-    )
-    counts: list[tuple[str | None, int]] = [*pending.tuples().all(), *owned.tuples().all()]
-    for agent_id, count in counts:
-        if agent_id is not None:
-            loads[agent_id] += count
-    return loads
-
-
-async def lead_history(session: AsyncSession, lead_id: str | None) -> dict[str, History]:
-    if lead_id is None:
-        return {}
-    rows = await session.execute(
-        select(Offer.agent_id, Offer.status).where(
-            Offer.lead_id == lead_id, Offer.status.in_(("declined", "expired"))
-        )
-    )
-    history: dict[str, History] = {}
-    for agent_id, status in rows.all():
-        past = history.get(agent_id, History())
-        history[agent_id] = History(
-            declined=past.declined or status == "declined",
-            expired=past.expired or status == "expired",
-        )
-    return history
-
-
-async def pool_agents(session: AsyncSession, pool: dict[str, Any]) -> list[Agent]:
-    """Everyone a rule's pool names directly or through a team or partner, oldest first."""
-    agent_ids = pool.get("agent_ids") or []
-    team_ids = pool.get("team_ids") or []
-    partner_ids = pool.get("partner_ids") or []
-    if not (agent_ids or team_ids or partner_ids):
-        return []
-    query = select(Agent).where(
-        Agent.id.in_(agent_ids) | Agent.team_id.in_(team_ids) | Agent.partner_id.in_(partner_ids)
-    )
-    return list((await session.scalars(query.order_by(Agent.created_at, Agent.id))).all())
-
-
-async def _rotation(session: AsyncSession, rule_id: str) -> dict[str, int]:
-    rows = await session.execute(
-        select(Rotation.agent_id, Rotation.sequence).where(Rotation.rule_id == rule_id)
-    )
-    return {agent_id: sequence for agent_id, sequence in rows.all()}
-
-
-async def select_agent(
-    session: AsyncSession, rule: Rule, eligible: list[Candidate]
-) -> tuple[Candidate, str]:
-    """Apply the rule's strategy to eligible candidates; answer the pick and why."""
-    turns = await _rotation(session, rule.id)
-
-    def turn(c: Candidate) -> int:
-        return turns.get(c.agent.id, 0)
-
-    if rule.strategy == "round_robin":
-        chosen = min(eligible, key=turn)
-        why = "next in the round-robin rotation"
-    else:
-        chosen = min(eligible, key=lambda c: (c.load, turn(c)))
-        why = f"fewest open leads ({chosen.load})"
-        if rule.strategy == "score":
-            why += "; pursuit scores are neutral until learned, so the least loaded wins"
-    return chosen, why
-
-
-async def record_turn(session: AsyncSession, rule_id: str, agent_id: str, now: datetime) -> None:
-    """Move the agent to the back of the rule's rotation; survives restarts as a row."""
-    latest = await session.scalar(
-        select(func.max(Rotation.sequence)).where(Rotation.rule_id == rule_id)
-    )
-    row = await session.get(Rotation, (rule_id, agent_id))
-    if row is None:
-        row = Rotation(rule_id=rule_id, agent_id=agent_id, last_offered_at=now)
-        session.add(row)
-    row.sequence = (latest or 0) + 1
-    row.last_offered_at = now
+    @property
+    def broadcast(self) -> bool:
+        return self.rule is not None and self.rule.strategy == "broadcast"
 
 
 async def active_rules(session: AsyncSession) -> list[Rule]:
@@ -161,60 +67,191 @@ async def active_rules(session: AsyncSession) -> list[Rule]:
     return list((await session.scalars(query)).all())
 
 
+async def escalation_chain(session: AsyncSession, rule_id: str | None) -> list[Rule]:
+    """The rule an escalation goes to, then its own escalation target, and so on."""
+    chain: list[Rule] = []
+    while rule_id is not None and all(r.id != rule_id for r in chain):
+        rule = await session.get(Rule, rule_id)
+        if rule is None:
+            break
+        if rule.active:
+            chain.append(rule)
+        rule_id = rule.escalate_to_rule_id
+    return chain
+
+
 async def choose(
     session: AsyncSession,
     lead: LeadFacts,
     now: datetime,
     lead_id: str | None = None,
-    first_rule_id: str | None = None,
+    *,
+    rules: Sequence[Rule] | None = None,
+    facts: RoutingFacts | None = None,
+    lock: bool = True,
 ) -> Choice:
-    """Try rules in priority order (an escalation target first) until one has an eligible agent."""
-    rules = await active_rules(session)
-    if first_rule_id is not None:
-        rules.sort(key=lambda r: r.id != first_rule_id)
-    history = await lead_history(session, lead_id)
+    """Try rules in order until one has an eligible agent.
+
+    Without ``rules`` every active rule whose conditions hold is tried by priority. With
+    an escalation ladder, each step's pool is tried whatever its conditions: naming a
+    rule as the escalation step means "hand the lead to that pool".
+    """
+    facts = facts or DatabaseFacts(session)
+    on_ladder = rules is not None
+    if rules is None:
+        rules = await active_rules(session)
+    history = await facts.history(lead_id)
+    previous = await facts.previous_owner(lead, lead_id)
     tried: list[dict[str, Any]] = []
 
     for rule in rules:
-        mismatch = rule_mismatch(rule.conditions, lead)
+        mismatch = None if on_ladder else rule_mismatch(rule.conditions, lead)
         if mismatch is not None:
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": False, "why": mismatch})
             continue
-        candidates = await _candidates(session, rule, lead, now, history)
-        eligible = [c for c in candidates if c.eligible]
-        if not eligible:
+        candidates = await _candidates(facts, rule, lead, now, history)
+        if not any(c.eligible for c in candidates):
             why = "no eligible agent in the pool" if candidates else "the pool is empty"
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": True, "why": why})
             continue
-        chosen, why = await select_agent(session, rule, eligible)
+        choice = await _select(facts, rule, candidates, now, previous, lock)
         tried.append({"rule_id": rule.id, "name": rule.name, "matched": True, "why": "routed"})
-        explanation = f"{rule.name}: {chosen.agent.name} chosen, {why}"
-        return Choice(rule, chosen.agent, candidates, tried, explanation)
+        choice.rules_tried = tried
+        return choice
 
     explanation = "no rule had an eligible agent" if rules else "no active routing rule"
-    return Choice(None, None, [], tried, explanation)
+    return Choice(None, [], [], tried, explanation)
+
+
+async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict[str, Any]:
+    """The decision routing would take for a sample lead at ``now``; nothing is kept."""
+    choice = await choose(session, lead, now, lock=False)
+    answer = {
+        "rule_id": choice.rule.id if choice.rule else None,
+        "agent_id": choice.agent.id if choice.agent else None,
+        "agent_ids": [a.id for a in choice.agents],
+        "candidates": [c.as_json() for c in choice.candidates],
+        "rules_tried": choice.rules_tried,
+        "explanation": choice.explanation,
+    }
+    await session.rollback()
+    return answer
 
 
 async def _candidates(
-    session: AsyncSession,
+    facts: RoutingFacts,
     rule: Rule,
     lead: LeadFacts,
     now: datetime,
     history: dict[str, History],
 ) -> list[Candidate]:
-    agents = await pool_agents(session, rule.pool)
-    loads = await agent_loads(session, [a.id for a in agents])
-    return [
-        Candidate(
+    """The pool, with delegates standing in for agents who are out of office."""
+    pool = await facts.pool_agents(rule.pool)
+    absent = [a for a in pool if a.delegate_id and _out_of_office(a, now)]
+    in_pool = {a.id for a in pool}
+    delegates = await facts.agents({a.delegate_id for a in absent if a.delegate_id} - in_pool)
+    stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
+
+    everyone = pool + [d for d, _ in stand_ins]
+    loads = await facts.loads([a.id for a in everyone])
+    today = await facts.offered_today(everyone, now)
+    score = NEUTRAL_SCORE if rule.strategy == "score" else None
+
+    def candidate(agent: Agent, fit_of: Agent, delegate_for: Agent | None = None) -> Candidate:
+        reasons = [
+            *unavailability(agent, now, loads[agent.id], today.get(agent.id, 0)),
+            *misfit(fit_of, lead),
+            *history.get(agent.id, History()).reasons(),
+        ]
+        return Candidate(
             agent=agent,
             load=loads[agent.id],
-            reasons=ineligibility(
-                agent, lead, now, loads[agent.id], history.get(agent.id, History())
-            ),
-            score=50.0 if rule.strategy == "score" else None,
+            reasons=reasons,
+            score=score,
+            tier=fit_of.tier,
+            group=fit_of.partner_id,
+            delegate_for=delegate_for,
         )
-        for agent in agents
-    ]
+
+    # A delegate takes the absent agent's leads: their availability, the absent one's fit.
+    return [candidate(a, a) for a in pool] + [candidate(d, a, a) for d, a in stand_ins]
+
+
+def _out_of_office(agent: Agent, now: datetime) -> bool:
+    return agent.out_of_office_until is not None and agent.out_of_office_until > now
+
+
+async def _select(
+    facts: RoutingFacts,
+    rule: Rule,
+    candidates: list[Candidate],
+    now: datetime,
+    previous_owner: str | None,
+    lock: bool,
+) -> Choice:
+    """Narrow the eligible to a tier and a company's fair share, then apply the strategy."""
+    returning = next((c for c in candidates if c.eligible and c.agent.id == previous_owner), None)
+    if returning is not None and rule.strategy != "broadcast":
+        returning.rank = 1
+        why = "the prospect's previous owner, who is eligible again"
+        return Choice(rule, [returning.agent], candidates, [], _explain(rule, [returning], why))
+
+    tier = hold_back_lower_tiers(candidates)
+    share_note = None
+    groups = {c.group for c in candidates if c.in_running}
+    if len(groups) > 1 and not rule.performance_weighting:
+        served = await facts.served_by_group(rule.id, now)
+        shares = await facts.shares({g for g in groups if g is not None})
+        share_note = hold_back_by_fair_share(candidates, served, shares)
+
+    turns = await facts.turns(rule.id, lock) if rule.strategy != "broadcast" else {}
+    ranking = rank(rule.strategy, [c for c in candidates if c.in_running], turns)
+    for position, c in enumerate(ranking.ordered, start=1):
+        c.rank = 1 if rule.strategy == "broadcast" else position
+    winners = ranking.ordered if rule.strategy == "broadcast" else ranking.ordered[:1]
+
+    why = ranking.why
+    if tier is not None and any(c.held_back and c.held_back.startswith("tier") for c in candidates):
+        why += f"; tier {tier} first"
+    if share_note:
+        why += f"; fair share among partner companies ({share_note})"
+    choice = Choice(rule, [c.agent for c in winners], candidates, [], _explain(rule, winners, why))
+    choice.next_pass = ranking.next_pass
+    return choice
+
+
+def _explain(rule: Rule, winners: list[Candidate], why: str) -> str:
+    names = ", ".join(
+        f"{c.agent.name} (for {c.delegate_for.name}, out of office)"
+        if c.delegate_for
+        else c.agent.name
+        for c in winners
+    )
+    chosen = "offered to" if rule.strategy == "broadcast" else "chosen"
+    if rule.strategy == "broadcast":
+        return f"{rule.name}: {chosen} {names}; {why}"
+    return f"{rule.name}: {names} {chosen}, {why}"
+
+
+async def record_turn(
+    session: AsyncSession,
+    rule_id: str,
+    agent_id: str,
+    now: datetime,
+    pass_value: float | None = None,
+) -> None:
+    """Move the agent to the back of the rule's rotation; survives restarts as a row."""
+    latest = await session.scalar(
+        select(func.max(Rotation.sequence)).where(Rotation.rule_id == rule_id)
+    )
+    row = await session.get(Rotation, (rule_id, agent_id))
+    if row is None:
+        row = Rotation(rule_id=rule_id, agent_id=agent_id, last_offered_at=now, pass_value=0.0)
+        session.add(row)
+    row.sequence = (latest or 0) + 1
+    row.last_offered_at = now
+    if pass_value is not None:
+        row.pass_value = pass_value
 
 
 def validate_rule(data: dict[str, Any]) -> None:
@@ -224,9 +261,19 @@ def validate_rule(data: dict[str, Any]) -> None:
             f"Unknown rule condition {', '.join(unknown)}; use {', '.join(CONDITION_KEYS)}.",
             field="conditions",
         )
-    for key, values in (data.get("conditions") or {}).items():
+    conditions = data.get("conditions") or {}
+    for key in TEXT_CONDITIONS:
+        values = conditions.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise BadInput(f"Condition {key} must be a list of strings.", field="conditions")
+    for key in ("value_min", "value_max"):
+        value = conditions.get(key)
+        ok = value is None or (isinstance(value, int | float) and 0 <= value < 1e15)
+        if not ok or isinstance(value, bool):
+            raise BadInput(f"Condition {key} must be a number of at least 0.", field="conditions")
+    low, high = conditions.get("value_min"), conditions.get("value_max")
+    if low is not None and high is not None and low >= high:
+        raise BadInput("Condition value_min must be below value_max.", field="conditions")
     if data.get("strategy", "round_robin") not in STRATEGIES:
         raise BadInput(
             f"Strategy {data.get('strategy')!r} is not one of {', '.join(STRATEGIES)}.",
@@ -260,6 +307,7 @@ async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:
         accept_timeout_s=data.get("accept_timeout_s", 900),
         contact_timeout_s=data.get("contact_timeout_s", 86400),
         escalate_to_rule_id=target,
+        performance_weighting=data.get("performance_weighting", False),
         active=data.get("active", True),
     )
     session.add(rule)

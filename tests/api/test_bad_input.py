@@ -135,7 +135,8 @@ async def test_bad_decline_reason_changes_nothing(client: Client, auth: dict[str
     [
         (
             {"strategy": "random"},
-            "Strategy 'random' is not one of score, round_robin, least_loaded.",
+            "Strategy 'random' is not one of score, round_robin, weighted_round_robin, "
+            "least_loaded, broadcast.",
         ),
         ({"conditions": {"weather": ["sunny"]}}, "Unknown rule condition weather; use country"),
         ({"pool": {"agent_ids": ["nobody"]}}, "The pool names agent nobody, which does not exist."),

@@ -80,7 +80,7 @@ async def test_capacity_full_pool_leaves_lead_unassigned(sessions: Any) -> None:
             "why": "no eligible agent in the pool",
         }
     ]
-    assert [e.type for e in journey["events"]] == ["received", "unassigned"]
+    assert [e.type for e in journey["events"]] == ["received", "unassigned", "alert"]
 
 
 async def test_rules_are_tried_by_priority_and_fall_through(sessions: Any) -> None:
@@ -149,8 +149,8 @@ async def test_expiry_escalates_to_the_named_rule(sessions: Any) -> None:
 
     assert early == []
     assert expired.status == "expired"
-    # The escalation rule's conditions do not hold for a BR lead, so the next rule routes it.
-    assert [o.agent_id for o in moved] == [b]
+    # An escalation hands the lead to the named rule's pool whatever that rule's conditions.
+    assert [o.agent_id for o in moved] == [m]
 
 
 async def test_contact_marks_pursued_and_outcome_closes(sessions: Any) -> None:
