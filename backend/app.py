@@ -33,6 +33,7 @@ from backend.errors import (
 )
 from backend.logging import configure_logging
 from backend.notify.service import Notifier
+from backend.pursuit.service import take_announcements
 from backend.pursuit.tasks import Sweeper
 from backend.settings import Settings
 
@@ -56,11 +57,14 @@ async def health(db_session: NamedDependency[AsyncSession]) -> Response[Any]:
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
     """One session per request, closed once the response is sent.
 
+    Offers and events its committed work made are handed to the notifier at the end.
+
     The engine's lifetime is the app's own (see ``create_app``), so that background work
     still running at shutdown finishes before the engine is disposed.
     """
     async with state.sessions() as session:
         yield session
+        state.notifier.announce(take_announcements(session))
 
 
 def _routes() -> list[Any]:

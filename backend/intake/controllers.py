@@ -67,8 +67,6 @@ class IntakeController(Controller):
 
         async def action() -> tuple[int, dict[str, Any]]:
             result = await submit_inquiry(db_session, data)
-            if result.created and result.offer is not None:
-                request.app.state.notifier.schedule_offers([result.offer.id])
             return (201 if result.created else 200), intake_json(result)
 
         return await run_once(db_session, actor, "leads", idempotency_key, action)

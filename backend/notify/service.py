@@ -47,7 +47,7 @@ from backend.notify.messages import encode_push_payload as encode_push_payload
 from backend.notify.models import Notification, PushSubscription
 from backend.notify.vapid import b64url_decode, load_vapid
 from backend.pursuit.models import Lead, LeadEvent, Offer
-from backend.pursuit.service import get_lead, get_offer, record_event
+from backend.pursuit.service import Announcements, get_lead, get_offer, record_event
 from backend.roster.models import Agent
 from backend.roster.service import get_agent
 from backend.settings import Settings
@@ -265,6 +265,13 @@ class Notifier:
         """Notify in background tasks; failures are logged, never raised."""
         for offer_id in offer_ids:
             self._spawn(self._notify_offer_quietly(offer_id))
+
+    def announce(self, said: Announcements) -> None:
+        """Tell everyone what a committed piece of work asks to be told."""
+        if said.offer_ids:
+            self.schedule_offers(said.offer_ids)
+        if said.event_ids:
+            self.schedule_events(said.event_ids)
 
     def schedule_events(self, event_ids: Iterable[int]) -> None:
         """Act on journey events in background tasks; failures are logged, never raised."""

@@ -127,8 +127,6 @@ class OfferController(Controller):
             lead, next_offer = await service.decline_offer(
                 db_session, offer_id, agent_id=actor.agent_id, reason=data.reason, note=data.note
             )
-            if next_offer is not None:
-                request.app.state.notifier.schedule_offers([next_offer.id])
             return 200, {"offer_id": offer_id, "status": "declined", "lead_status": lead.status}
 
         return await run_once(db_session, actor, f"decline:{offer_id}", idempotency_key, action)

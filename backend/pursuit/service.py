@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.db import as_utc, utcnow
 from backend.errors import BadInput, Conflict, Forbidden, NotFound
@@ -55,21 +57,40 @@ DEFAULT_CONTACT_TIMEOUT_S = 86400  # for leads no rule routed, and manual offers
 
 @dataclass
 class Announcements:
-    """Offers made and events worth telling someone about, once their transaction commits."""
+    """Offers made and events worth telling someone about."""
 
     offer_ids: list[str] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
 
 
+PENDING, COMMITTED = "announcements_pending", "announcements_committed"
+
+
 def _pending(session: AsyncSession) -> Announcements:
-    found = session.info.setdefault("announcements", Announcements())
+    found = session.info.setdefault(PENDING, Announcements())
     assert isinstance(found, Announcements)
     return found
 
 
+@listens_for(Session, "after_commit")
+def _keep_committed(session: Session) -> None:
+    """Only what a commit made real is announced; a rollback forgets the rest."""
+    said = session.info.pop(PENDING, None)
+    if said is not None:
+        kept = session.info.setdefault(COMMITTED, Announcements())
+        kept.offer_ids += said.offer_ids
+        kept.event_ids += said.event_ids
+
+
+@listens_for(Session, "after_rollback")
+def _forget_uncommitted(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
 def take_announcements(session: AsyncSession) -> Announcements:
-    """What the committed work asks to announce; the caller hands it to the notifier."""
-    return session.info.pop("announcements", None) or Announcements()
+    """What committed work asks to announce, once; the caller hands it to the notifier."""
+    found = session.info.pop(COMMITTED, None)
+    return found if isinstance(found, Announcements) else Announcements()
 
 
 def record_event(
@@ -93,8 +114,6 @@ async def _tell(session: AsyncSession, event: LeadEvent) -> None:
 
 
 async def _rollback(session: AsyncSession) -> None:
-    """Undo the transaction and forget what it wanted announced."""
-    session.info.pop("announcements", None)
     await session.rollback()
 
 
@@ -434,7 +453,6 @@ async def _sweep_each(
     what: str,
 ) -> list[Offer]:
     """Settle each offer in its own transaction; a failure is logged and retried next sweep."""
-    done = Announcements()
     new_offers: list[Offer] = []
     for offer_id in ids:
         try:
@@ -443,12 +461,8 @@ async def _sweep_each(
             await _rollback(session)
             logger.exception("%s failed offer_id=%s", what, offer_id)
             continue
-        said = take_announcements(session)
-        done.offer_ids += said.offer_ids
-        done.event_ids += said.event_ids
         if next_offer is not None:
             new_offers.append(next_offer)
-    session.info["announcements"] = done
     return new_offers
 
 

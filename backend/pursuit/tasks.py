@@ -1,4 +1,4 @@
-"""The deadline sweeper: expires unanswered offers and re-routes their leads.
+"""The deadline sweeper: expires unanswered offers, chases overdue contacts, moves leads on.
 
 Deadlines are rows, so a restart loses none; the sweeper only has to look again.
 """
@@ -12,20 +12,25 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.pursuit.service import expire_due_offers
+from backend.pursuit.service import (
+    Announcements,
+    chase_overdue_contacts,
+    expire_due_offers,
+    take_announcements,
+)
 
 logger = logging.getLogger(__name__)
 
 
-class OfferAnnouncer(Protocol):
-    def schedule_offers(self, offer_ids: list[str]) -> None: ...
+class Announcer(Protocol):
+    def announce(self, said: Announcements) -> None: ...
 
 
 class Sweeper:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        announcer: OfferAnnouncer,
+        announcer: Announcer,
         interval_s: float,
     ) -> None:
         self.sessions = sessions
@@ -34,10 +39,11 @@ class Sweeper:
         self._task: asyncio.Task[Any] | None = None
 
     async def sweep_once(self) -> int:
+        """One pass over every due deadline; answers how many new offers it made."""
         async with self.sessions() as session:
             offers = await expire_due_offers(session)
-        if offers:
-            self.announcer.schedule_offers([o.id for o in offers])
+            offers += await chase_overdue_contacts(session)
+            self.announcer.announce(take_announcements(session))
         return len(offers)
 
     async def _loop(self) -> None:

@@ -221,7 +221,6 @@ class RepController(Controller):
             )
             if next_offer is None:
                 return f"Declined: {lead_name(lead)} goes back to your manager."
-            request.app.state.notifier.schedule_offers([next_offer.id])
             return f"Declined: {lead_name(lead)} goes to the next rep."
 
         return await act(request, db_session, token, decline_it)
