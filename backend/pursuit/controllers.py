@@ -124,7 +124,7 @@ class OfferController(Controller):
         idempotency_key: IdempotencyKey,
     ) -> Response[Any]:
         async def action() -> tuple[int, dict[str, Any]]:
-            lead, next_offer = await service.decline_offer(
+            lead, _ = await service.decline_offer(
                 db_session, offer_id, agent_id=actor.agent_id, reason=data.reason, note=data.note
             )
             return 200, {"offer_id": offer_id, "status": "declined", "lead_status": lead.status}
