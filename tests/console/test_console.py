@@ -353,7 +353,11 @@ async def test_lead_page_explains_decisions_and_candidates(
         (row.tags("td")[0].text, row.one("data-eligible").text, row.one("data-reasons").text)
         for row in rerouted
     ] == [
-        (c["name"], "yes" if c["eligible"] else "no", "; ".join(c["reasons"]) or "—")
+        (
+            c["name"],
+            "yes" if c["eligible"] else "no",
+            "; ".join(c["reasons"]) or f"rank {c['rank']}",
+        )
         for c in api["decisions"][1]["candidates"]
     ]
     assert decisions[1].one("data-candidate", first_agent).one("data-reasons").text == (
