@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +24,19 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+class FileRefused(click.ClickException):
+    """A file the command cannot use: one line on stderr, exit status 2 like a usage error."""
+
+    exit_code = 2
+
+
+def run_with_session(
+    settings: Settings,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    refused: tuple[type[PursuitError], ...] = (),
+) -> T:
+    """Run ``work`` in one session; errors in ``refused`` are the input file's fault."""
+
     async def main() -> T:
         engine = create_engine(settings.database_url)
         try:
@@ -33,6 +47,8 @@ def run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitabl
 
     try:
         return asyncio.run(main())
+    except refused as exc:
+        raise FileRefused(exc.message) from exc
     except PursuitError as exc:
         raise click.ClickException(exc.message) from exc
 
@@ -154,6 +170,85 @@ def leads_import(file: Path, dry_run: bool) -> None:
         f"{report.created} leads created, {report.replayed} already known, "
         f"{report.failed + len(batch.errors)} rejected"
     )
+
+
+@main.command()
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, UTC.")
+@click.option("--until", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, UTC.")
+@click.option(
+    "--rules",
+    "rules_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON file of proposed rules and roster changes.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def replay(since: datetime, until: datetime, rules_file: Path, as_json: bool) -> None:
+    """Replay the leads of a period through proposed rules and roster; nothing is saved."""
+    from backend.routing.replay import BadProposal, parse_proposal
+    from backend.routing.replay import replay as run_replay
+
+    start, end = since.replace(tzinfo=UTC), until.replace(tzinfo=UTC) + timedelta(days=1)
+    if end <= start:
+        raise click.BadParameter("--until must not be before --since.")
+    try:
+        proposal = parse_proposal(rules_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError) as exc:
+        raise FileRefused(f"{rules_file} could not be read: {exc}") from exc
+    except BadProposal as exc:
+        raise FileRefused(f"{rules_file.name}: {exc.message}") from exc
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    report = run_with_session(
+        settings, lambda s: run_replay(s, proposal, start, end), refused=(BadProposal,)
+    )
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo("\n".join(replay_lines(report)))
+
+
+def replay_lines(report: Any) -> list[str]:
+    """The replay as plain-text tables: proposed rules, then agents, then unassigned."""
+    last_day = (report.end - timedelta(days=1)).date()
+    rules = [[r.name, r.priority, r.strategy, r.leads] for r in report.rules]
+    agents = [
+        [a.name, a.proposed_offered, a.proposed_owned, a.actual_offered, a.actual_owned]
+        for a in report.agents
+    ]
+    return [
+        f"{report.leads} leads received {report.start.date()} to {last_day} (UTC) replayed; "
+        "nothing was saved.",
+        "",
+        *text_table(["Rule", "Priority", "Strategy", "Leads"], rules),
+        "",
+        *text_table(
+            ["Agent", "Proposed offered", "Proposed owned", "Actual offered", "Actual owned"],
+            agents,
+        ),
+        "",
+        *text_table(
+            ["", "Proposed", "Actual"],
+            [["Unassigned", report.unassigned_proposed, report.unassigned_actual]],
+        ),
+    ]
+
+
+def text_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
+    """Columns padded to their widest cell; numbers right-aligned."""
+    cells = [headers, *[[str(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(headers))
+    ]
+
+    def line(row: list[str]) -> str:
+        padded = [
+            c.rjust(w) if n else c.ljust(w) for c, w, n in zip(row, widths, numeric, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    return [line(row) for row in cells]
 
 
 @main.command()
