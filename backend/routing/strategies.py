@@ -132,15 +132,24 @@ def _stride(running: list[Candidate], turns: dict[str, Turn]) -> Ranking:
     """Weighted rotation: each lead advances the winner's pass by 1/weight.
 
     Passes of agents in steady rotation stay within one stride (at most 1) of the
-    highest, so an agent new to the rotation, or back after an absence, is lifted to
-    that level: joining or returning neither floods them with leads nor starves them.
+    highest, so an agent back after an absence is lifted to that floor, and an agent new
+    to the rotation joins at the pass of whoever is next in line: joining or returning
+    neither floods them with leads nor starves them.
     """
     known = [t.pass_value for t in turns.values() if t.pass_value is not None]
-    level = max(known) - 1.0 if known else 0.0
+    floor = max(known) - 1.0 if known else 0.0
+
+    def lifted(c: Candidate) -> float | None:
+        value = turns.get(c.agent.id, Turn()).pass_value
+        return None if value is None else max(value, floor)
+
+    # Below the running agents' passes, a newcomer would take the turns they earned.
+    placed = [p for c in running if (p := lifted(c)) is not None]
+    joining = min(placed) if placed else floor
 
     def pass_of(c: Candidate) -> float:
-        value = turns.get(c.agent.id, Turn()).pass_value
-        return level if value is None else max(value, level)
+        value = lifted(c)
+        return joining if value is None else value
 
     def key(c: Candidate) -> tuple[float, int]:
         return pass_of(c), turns.get(c.agent.id, Turn()).sequence
