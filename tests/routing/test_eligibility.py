@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from backend.routing.eligibility import (
+    WEEKDAYS,
     History,
     ineligibility,
     rule_mismatch,
@@ -194,3 +195,145 @@ def test_rule_mismatch_explains_the_first_failing_condition(
 )
 def test_working_day_can_end_at_midnight(at: datetime, inside: bool) -> None:
     assert within_working_hours({"thu": [["09:00", "24:00"]]}, "UTC", at) is inside
+
+
+EVERY_DAY_9_TO_5 = {d: [["09:00", "17:00"]] for d in WEEKDAYS}
+
+
+@pytest.mark.parametrize(
+    ("at", "inside"),
+    [
+        # New York springs forward on Sunday 9 March 2025: 09:00 is 14:00 UTC the day
+        # before and 13:00 UTC that day; 17:00 is 22:00 UTC, then 21:00 UTC.
+        (datetime(2025, 3, 8, 13, 30, tzinfo=UTC), False),
+        (datetime(2025, 3, 8, 14, 0, tzinfo=UTC), True),
+        (datetime(2025, 3, 8, 21, 30, tzinfo=UTC), True),
+        (datetime(2025, 3, 9, 12, 59, tzinfo=UTC), False),
+        (datetime(2025, 3, 9, 13, 0, tzinfo=UTC), True),
+        (datetime(2025, 3, 9, 13, 30, tzinfo=UTC), True),
+        (datetime(2025, 3, 9, 20, 59, tzinfo=UTC), True),
+        (datetime(2025, 3, 9, 21, 30, tzinfo=UTC), False),
+        # It falls back on Sunday 2 November 2025: 09:00 is 13:00 UTC, then 14:00 UTC.
+        (datetime(2025, 11, 1, 13, 30, tzinfo=UTC), True),
+        (datetime(2025, 11, 1, 21, 0, tzinfo=UTC), False),
+        (datetime(2025, 11, 2, 13, 30, tzinfo=UTC), False),
+        (datetime(2025, 11, 2, 14, 0, tzinfo=UTC), True),
+        (datetime(2025, 11, 2, 21, 30, tzinfo=UTC), True),
+        (datetime(2025, 11, 2, 22, 0, tzinfo=UTC), False),
+    ],
+)
+def test_working_hours_in_new_york_across_the_2025_changes(at: datetime, inside: bool) -> None:
+    assert within_working_hours(EVERY_DAY_9_TO_5, "America/New_York", at) is inside
+
+
+@pytest.mark.parametrize(
+    ("at", "inside"),
+    [
+        # Berlin springs forward on Sunday 30 March 2025: 09:00 is 08:00 UTC the day
+        # before and 07:00 UTC that day; 17:00 is 16:00 UTC, then 15:00 UTC.
+        (datetime(2025, 3, 29, 7, 30, tzinfo=UTC), False),
+        (datetime(2025, 3, 29, 8, 0, tzinfo=UTC), True),
+        (datetime(2025, 3, 29, 15, 30, tzinfo=UTC), True),
+        (datetime(2025, 3, 30, 6, 59, tzinfo=UTC), False),
+        (datetime(2025, 3, 30, 7, 30, tzinfo=UTC), True),
+        (datetime(2025, 3, 30, 14, 59, tzinfo=UTC), True),
+        (datetime(2025, 3, 30, 15, 30, tzinfo=UTC), False),
+        # It falls back on Sunday 26 October 2025: 09:00 is 07:00 UTC, then 08:00 UTC.
+        (datetime(2025, 10, 25, 7, 30, tzinfo=UTC), True),
+        (datetime(2025, 10, 25, 15, 0, tzinfo=UTC), False),
+        (datetime(2025, 10, 26, 7, 30, tzinfo=UTC), False),
+        (datetime(2025, 10, 26, 8, 0, tzinfo=UTC), True),
+        (datetime(2025, 10, 26, 15, 30, tzinfo=UTC), True),
+        (datetime(2025, 10, 26, 16, 0, tzinfo=UTC), False),
+    ],
+)
+def test_working_hours_in_berlin_across_the_2025_changes(at: datetime, inside: bool) -> None:
+    assert within_working_hours(EVERY_DAY_9_TO_5, "Europe/Berlin", at) is inside
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "reason"),
+    [
+        (
+            "America/New_York",
+            datetime(2025, 11, 2, 13, 30, tzinfo=UTC),
+            "outside working hours (Sun 08:30 America/New_York)",
+        ),
+        (
+            "Europe/Berlin",
+            datetime(2025, 3, 30, 15, 30, tzinfo=UTC),
+            "outside working hours (Sun 17:30 Europe/Berlin)",
+        ),
+    ],
+)
+def test_ineligibility_outside_hours_names_the_local_clock(
+    zone: str, at: datetime, reason: str
+) -> None:
+    agent = FakeAgent(timezone=zone, working_hours=EVERY_DAY_9_TO_5)
+
+    assert ineligibility(agent, FakeLead(), at, 0, History()) == [reason]
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "mismatch"),
+    [
+        (["041"], None),
+        (["04101"], None),
+        (["41"], "postal code 04101 matches no prefix"),
+        (["042", "0410"], None),
+    ],
+)
+def test_rule_postal_prefix_keeps_leading_zeros(prefixes: list[str], mismatch: str | None) -> None:
+    lead = FakeLead(country="US", region="ME", postal_code="04101")
+
+    assert rule_mismatch({"postal_prefix": prefixes}, lead) == mismatch
+
+
+@pytest.mark.parametrize(
+    ("agent", "lead", "reasons"),
+    [
+        (FakeAgent(value_min=1000, value_max=5000), FakeLead(value=1000), []),
+        (
+            FakeAgent(value_min=1000, value_max=5000),
+            FakeLead(value=5000),
+            ["takes only leads worth under 5000 (this one 5000)"],
+        ),
+        (
+            FakeAgent(value_min=1000),
+            FakeLead(value=999.5),
+            ["takes only leads worth at least 1000 (this one 999.5)"],
+        ),
+        (FakeAgent(value_max=5000), FakeLead(), ["takes only leads with a known value"]),
+        (FakeAgent(sources=["Fair"]), FakeLead(source="fair"), []),
+        (
+            FakeAgent(sources=["fair"]),
+            FakeLead(source="web"),
+            ["does not take leads from source web"],
+        ),
+        (FakeAgent(campaigns=["spring"]), FakeLead(campaign="Spring "), []),
+        (
+            FakeAgent(campaigns=["spring"]),
+            FakeLead(),
+            ["does not take leads from campaign (none given)"],
+        ),
+    ],
+)
+def test_ineligibility_by_value_band_source_and_campaign(
+    agent: FakeAgent, lead: FakeLead, reasons: list[str]
+) -> None:
+    assert ineligibility(agent, lead, NOON, 0, History()) == reasons
+
+
+@pytest.mark.parametrize(
+    ("conditions", "value", "mismatch"),
+    [
+        ({"value_min": 1000}, 1000.0, None),
+        ({"value_min": 1000}, 999.0, "matches only leads worth at least 1000 (this one 999)"),
+        ({"value_max": 1000}, 1000.0, "matches only leads worth under 1000 (this one 1000)"),
+        ({"value_min": 10, "value_max": 20}, None, "matches only leads with a known value"),
+    ],
+)
+def test_rule_value_band_is_half_open(
+    conditions: dict[str, float], value: float | None, mismatch: str | None
+) -> None:
+    assert rule_mismatch(conditions, FakeLead(value=value)) == mismatch
