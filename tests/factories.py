@@ -1,10 +1,18 @@
-"""Building rosters, rules and leads through the public API, as an integrator would."""
+"""Building rosters, rules and leads: through the public API, as an integrator would, or
+through the services, at an instant the test chooses."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.intake.schemas import LeadIn
+from backend.intake.service import IntakeResult, submit_inquiry
+from backend.roster.service import create_agent
+from backend.routing.service import create_rule
 
 Client = httpx.AsyncClient
 
@@ -60,3 +68,24 @@ async def post_lead(
     )
     assert response.status_code in (200, 201), response.text
     return dict(response.json())
+
+
+# The same through the services, for tests that choose the instant each step happens at.
+
+
+async def add_agent(session: AsyncSession, name: str, **fields: Any) -> str:
+    body = {"name": name, "email": f"{name.lower()}@example.com", "timezone": "UTC", **fields}
+    return (await create_agent(session, body)).id
+
+
+async def add_rule(session: AsyncSession, name: str, agent_ids: list[str], **fields: Any) -> str:
+    body = {"name": name, "pool": {"agent_ids": agent_ids}, **fields}
+    return (await create_rule(session, body)).id
+
+
+async def submit(
+    session: AsyncSession, external_id: str, at: datetime, **fields: Any
+) -> IntakeResult:
+    """A lead with no phone unless given: the shared one would make every lead a return."""
+    body = lead_body(external_id, **{"phone": None, **fields})
+    return await submit_inquiry(session, LeadIn(**body), now=at)

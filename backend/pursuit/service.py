@@ -206,7 +206,12 @@ async def _to_manager_queue(
         lead.contact_due_at = lead.received_at + timedelta(seconds=DEFAULT_CONTACT_TIMEOUT_S)
     data = {"decision_id": decision.id, "why": choice.explanation}
     record_event(session, lead_id=lead.id, type="unassigned", actor="router", at=now, data=data)
-    team_ids = await _teams_of_rules(session, [t["rule_id"] for t in choice.rules_tried])
+    # At the end of an escalation ladder no rule is tried: the rules that offered it count.
+    offered_by = await session.scalars(
+        select(Offer.rule_id).where(Offer.lead_id == lead.id, Offer.rule_id.is_not(None))
+    )
+    rule_ids = {t["rule_id"] for t in choice.rules_tried} | {r for r in offered_by.all() if r}
+    team_ids = await _teams_of_rules(session, sorted(rule_ids))
     alert = record_event(
         session,
         lead_id=lead.id,
