@@ -1,4 +1,4 @@
-"""The manager console: sign-in, the live dashboard and lead journeys; also the landing page.
+"""The manager console: sign-in, dashboard, lead journeys, rules and replays; the landing page.
 
 Console pages need a signed-in user in the session cookie; without one a page redirects to
 the login form and an htmx request is told to go there instead of swapping it in.
@@ -7,13 +7,15 @@ the login form and an htmx request is told to go there instead of swapping it in
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,19 @@ CONSOLE_ROLES = ("admin", "manager")
 class SignInForm(msgspec.Struct):
     email: str = ""
     password: str = ""
+
+
+@dataclass
+class ReplayUpload:
+    """The replay form: a period, the proposal pasted, or a file of it (which wins)."""
+
+    since: str = ""
+    until: str = ""
+    rules: str = ""
+    file: UploadFile | None = None
+
+
+REPLAY_HELPERS: dict[str, Any] = {"offered_bars": service.offered_bars}
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> Template:
@@ -126,13 +141,14 @@ class ConsoleController(Controller):
         context = await _figures_context(db_session, period)
         context.update(await _leads_context(db_session, period, status, cursor))
 
-        today = datetime.now(UTC).date()
+        now = datetime.now(UTC)
         return render(
             "dashboard.html",
             user=request.session,
-            presets=service.presets(today),
+            presets=service.presets(now.date()),
             statuses=service.LEAD_STATUSES,
             period_problem=problem,
+            flagged_rules=await service.flagged_rules(db_session, now),
             **context,
         )
 
@@ -174,10 +190,65 @@ class ConsoleController(Controller):
             return render("not_found.html", 404, user=request.session, message=exc.message)
         return render("lead.html", user=request.session, journey=journey, lead=journey.lead)
 
+    @get("/rules")
+    async def rules(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        overview = await service.rules_overview(db_session, datetime.now(UTC))
+        return render(
+            "rules.html",
+            user=request.session,
+            overview=overview,
+            conditions_text=service.conditions_text,
+        )
+
+    @get("/rules/replay")
+    async def replay_form(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        form = await service.replay_defaults(db_session, datetime.now(UTC).date())
+        return render("replay.html", user=request.session, form=form, report=None, **REPLAY_HELPERS)
+
+    @post("/rules/replay", status_code=200)
+    async def replay(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        data: MultipartBody[ReplayUpload],
+    ) -> Template:
+        """Replay a proposal; an htmx request gets the result fragment alone."""
+        form = service.ReplayForm(data.since, data.until, await _proposal_text(data))
+        report, problem = None, None
+        try:
+            report = await service.run_replay(db_session, form)
+        except BadInput as exc:
+            problem = exc.message
+        name = "_replay.html" if is_htmx(request) else "replay.html"
+        status = 422 if problem else 200
+        return render(
+            name,
+            status,
+            user=request.session,
+            form=form,
+            report=report,
+            problem=problem,
+            **REPLAY_HELPERS,
+        )
+
     @get("/{rest:path}")
     async def unknown(self, request: Request[Any, Any, Any], rest: FromPath[str]) -> Template:
         message = "There is no console page at this address."
         return render("not_found.html", 404, user=request.session, message=message)
+
+
+async def _proposal_text(data: ReplayUpload) -> str:
+    if data.file is None or not data.file.filename:
+        return data.rules
+    content = await data.file.read()
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""  # an unreadable file reads as no proposal, and the form says so
 
 
 def _period(since: str | None, until: str | None) -> tuple[service.Period, str | None]:

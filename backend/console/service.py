@@ -1,11 +1,13 @@
-"""What the manager console shows: a period's figures, the leads list and one lead's journey.
+"""What the manager console shows: figures, leads, a lead's journey, rules and replays.
 
 Each function gathers what one screen needs from the owning domains' services; nothing
-here writes. Dates chosen in the console are whole UTC days, ``until`` included.
+here writes, and a replay rolls back what it read. Dates chosen in the console are whole
+UTC days, ``until`` included.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -18,6 +20,9 @@ from backend.intake.service import inquiries_for_lead
 from backend.pursuit import service as pursuit
 from backend.reports.service import Summary, summary
 from backend.roster.service import agent_names
+from backend.routing.health import RuleHealth, rule_health
+from backend.routing.models import Rule
+from backend.routing.replay import ReplayReport, parse_proposal, replay
 from backend.routing.service import list_rules
 
 LEAD_STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned")
@@ -163,3 +168,95 @@ async def lead_journey(session: AsyncSession, lead_id: str) -> LeadJourney:
         agents=await agent_names(session),
         rules=rules,
     )
+
+
+@dataclass
+class RulesOverview:
+    """Rules in the order they are tried, each with its health flags, and agent names."""
+
+    rules: list[RuleHealth]
+    agents: dict[str, str]
+
+    @property
+    def flagged(self) -> int:
+        return sum(1 for health in self.rules if health.flags)
+
+
+async def rules_overview(session: AsyncSession, now: datetime) -> RulesOverview:
+    return RulesOverview(await rule_health(session, now), await agent_names(session))
+
+
+async def flagged_rules(session: AsyncSession, now: datetime) -> int:
+    return sum(1 for health in await rule_health(session, now) if health.flags)
+
+
+def conditions_text(conditions: dict[str, Any]) -> str:
+    """A rule's conditions as a reader says them: ``country BR or PT; value from 1000``."""
+    parts = []
+    for key, accepted in conditions.items():
+        if key == "value_min" and accepted is not None:
+            parts.append(f"value from {accepted:g}")
+        elif key == "value_max" and accepted is not None:
+            parts.append(f"value under {accepted:g}")
+        elif isinstance(accepted, list) and accepted:
+            parts.append(f"{key} {' or '.join(accepted)}")
+    return "; ".join(parts) or "any lead"
+
+
+@dataclass
+class ReplayForm:
+    """What the replay form holds: a period of whole days and the proposal's JSON."""
+
+    since: str = ""
+    until: str = ""
+    rules: str = ""
+
+
+def proposal_json(rules: list[Rule]) -> str:
+    """The active rules written as a proposal file, as a starting point to edit."""
+    keys = ("name", "priority", "conditions", "pool", "strategy", "performance_weighting")
+    items = [{key: getattr(rule, key) for key in keys} for rule in rules if rule.active]
+    return json.dumps({"rules": items, "agents": []}, indent=2)
+
+
+async def replay_defaults(session: AsyncSession, today: date) -> ReplayForm:
+    """The last 30 days through today's active rules."""
+    since = today - timedelta(days=30)
+    rules = proposal_json(await list_rules(session))
+    return ReplayForm(since.isoformat(), today.isoformat(), rules)
+
+
+async def run_replay(session: AsyncSession, form: ReplayForm) -> ReplayReport:
+    """Replay the form's period through its proposal; raise BadInput naming what is wrong."""
+    period = parse_period(form.since, form.until)
+    if period.start is None or period.end is None:
+        raise BadInput("Choose the first and the last day to replay.")
+    if not form.rules.strip():
+        raise BadInput("Paste the proposed rules, or choose a file of them.")
+    return await replay(session, parse_proposal(form.rules), period.start, period.end)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One agent's pair of bars: leads the replay offers them beside leads really offered."""
+
+    name: str
+    proposed: int
+    actual: int
+    proposed_share: float
+    actual_share: float
+
+
+def offered_bars(report: ReplayReport) -> list[Bar]:
+    """Leads offered per agent, proposed and actual, each bar a share of the longest."""
+    longest = max([1, *(max(a.proposed_offered, a.actual_offered) for a in report.agents)])
+    return [
+        Bar(
+            a.name,
+            a.proposed_offered,
+            a.actual_offered,
+            a.proposed_offered / longest,
+            a.actual_offered / longest,
+        )
+        for a in report.agents
+    ]
