@@ -7,7 +7,6 @@ UTC days, ``until`` included.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,8 +20,7 @@ from backend.pursuit import service as pursuit
 from backend.reports.service import Summary, summary
 from backend.roster.service import agent_names
 from backend.routing.health import RuleHealth, rule_health
-from backend.routing.models import Rule
-from backend.routing.replay import ReplayReport, parse_proposal, replay
+from backend.routing.replay import ReplayReport, parse_proposal, proposal_json, replay
 from backend.routing.service import list_rules
 
 LEAD_STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned")
@@ -210,13 +208,6 @@ class ReplayForm:
     since: str = ""
     until: str = ""
     rules: str = ""
-
-
-def proposal_json(rules: list[Rule]) -> str:
-    """The active rules written as a proposal file, as a starting point to edit."""
-    keys = ("name", "priority", "conditions", "pool", "strategy", "performance_weighting")
-    items = [{key: getattr(rule, key) for key in keys} for rule in rules if rule.active]
-    return json.dumps({"rules": items, "agents": []}, indent=2)
 
 
 async def replay_defaults(session: AsyncSession, today: date) -> ReplayForm:

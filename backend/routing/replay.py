@@ -79,6 +79,13 @@ def parse_proposal(text: str) -> Proposal:
     return Proposal(rules, _overrides(data.get("agents") or []))
 
 
+def proposal_json(rules: list[Rule]) -> str:
+    """The active rules written as a proposal file: a starting point to edit."""
+    keys = ("name", "priority", "conditions", "pool", "strategy", "performance_weighting")
+    items = [{key: getattr(rule, key) for key in keys} for rule in rules if rule.active]
+    return json.dumps({"rules": items, "agents": []}, indent=2)
+
+
 def _rule(position: int, item: Any) -> Rule:
     """A rule checked as the rules API checks one, kept out of any session."""
     from backend.routing.controllers import RuleIn
