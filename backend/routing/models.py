@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, IdMixin, utcnow
+from backend.pursuit.models import Lead, Offer
 
 
 class Rule(IdMixin, Base):
@@ -53,3 +54,17 @@ class Rotation(Base):
     last_offered_at: Mapped[datetime]
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     pass_value: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RoutingState(Base):
+    """One row: the roster version, replaced by triggers on every roster or rule write."""
+
+    __tablename__ = "routing_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    roster_version: Mapped[str] = mapped_column(String(32))
+
+
+# Counting an agent's open leads reads only these indexes: pending offers, then owned leads.
+Index("ix_offers_status_agent", Offer.status, Offer.agent_id)
+Index("ix_leads_owner_status", Lead.owner_id, Lead.status)
