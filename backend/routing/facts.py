@@ -7,21 +7,24 @@ its own answers through the same protocol, so both decide with the same code.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.pursuit.models import Lead, Offer
-from backend.roster.models import Agent, Partner
+from backend.roster.models import Agent
 from backend.routing.eligibility import History
-from backend.routing.models import Rotation
+from backend.routing.models import Rotation, Rule
+from backend.routing.snapshot import Snapshot, snapshot, version_query
 from backend.routing.strategies import Turn
 
 OPEN_LEAD_STATUSES = ("accepted", "contacted")
 FAIR_SHARE_WINDOW = timedelta(days=30)
+LOOKED_BACK = ("declined", "expired", "withdrawn")  # offers that keep an agent from a lead
 
 
 class RoutingFacts(Protocol):
@@ -50,32 +53,50 @@ def local_midnight(now: datetime, zone: str) -> datetime:
 
 
 class DatabaseFacts:
-    """Routing facts read from the database in the caller's transaction."""
+    """Routing facts read from the database in the caller's transaction.
+
+    The roster, rules and partner shares come from the engine's snapshot, checked
+    against the roster version once per instance; everything else is read each time.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._snapshot: Snapshot | None = None
+        self._prefetched: tuple[str | None, dict[str, History], str | None] | None = None
+
+    async def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            if self._prefetched is not None:
+                version = self._prefetched[0]
+            else:
+                version = await self.session.scalar(version_query())
+            self._snapshot = await snapshot(self.session, version)
+        return self._snapshot
+
+    async def prefetch(self, lead: Any, lead_id: str | None) -> None:
+        """Read the roster version, the lead's history and its previous owner in one go."""
+        head = select(
+            version_query().scalar_subquery().label("version"),
+            _previous_owner_query(lead, lead_id).scalar_subquery().label("previous"),
+        ).subquery()
+        looked_back = and_(Offer.lead_id == lead_id, Offer.status.in_(LOOKED_BACK))
+        query = select(
+            head.c.version, head.c.previous, Offer.agent_id, Offer.status, Offer.withdrawn_reason
+        ).select_from(head.outerjoin(Offer, looked_back if lead_id else false()))
+        rows = (await self.session.execute(query)).tuples().all()
+        past = [(agent, status, why) for _, _, agent, status, why in rows if agent is not None]
+        self._prefetched = rows[0][0], _histories(past), rows[0][1]
+
+    async def active_rules(self) -> list[Rule]:
+        return (await self.snapshot()).active_rules
 
     async def pool_agents(self, pool: dict[str, Any]) -> list[Agent]:
         """Everyone a pool names directly or through a team or partner, oldest first."""
-        agent_ids = pool.get("agent_ids") or []
-        team_ids = pool.get("team_ids") or []
-        partner_ids = pool.get("partner_ids") or []
-        if not (agent_ids or team_ids or partner_ids):
-            return []
-        query = select(Agent).where(
-            or_(
-                Agent.id.in_(agent_ids),
-                Agent.team_id.in_(team_ids),
-                Agent.partner_id.in_(partner_ids),
-            )
-        )
-        return list((await self.session.scalars(query.order_by(Agent.created_at, Agent.id))).all())
+        return list((await self.snapshot()).pool(pool))
 
     async def agents(self, agent_ids: set[str]) -> dict[str, Agent]:
-        if not agent_ids:
-            return {}
-        rows = await self.session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))
-        return {a.id: a for a in rows.all()}
+        known = (await self.snapshot()).agents
+        return {i: known[i] for i in agent_ids if i in known}
 
     async def loads(self, agent_ids: list[str]) -> dict[str, int]:
         """Open leads per agent: pending offers plus accepted leads not yet closed."""
@@ -122,48 +143,29 @@ class DatabaseFacts:
     async def history(self, lead_id: str | None) -> dict[str, History]:
         if lead_id is None:
             return {}
+        if self._prefetched is not None:
+            return self._prefetched[1]
         rows = await self.session.execute(
             select(Offer.agent_id, Offer.status, Offer.withdrawn_reason).where(
-                Offer.lead_id == lead_id, Offer.status.in_(("declined", "expired", "withdrawn"))
+                Offer.lead_id == lead_id, Offer.status.in_(LOOKED_BACK)
             )
         )
-        seen: dict[str, set[str]] = defaultdict(set)
-        for agent_id, status, withdrawn_reason in rows.tuples().all():
-            seen[agent_id].add("reclaimed" if withdrawn_reason == "no_contact" else status)
-        return {
-            agent_id: History(
-                declined="declined" in statuses,
-                expired="expired" in statuses,
-                reclaimed="reclaimed" in statuses,
-            )
-            for agent_id, statuses in seen.items()
-        }
+        return _histories(rows.tuples().all())
 
     async def previous_owner(self, lead: Any, lead_id: str | None) -> str | None:
         """The agent who last owned a lead from the same email or phone, if any."""
-        keys = [
-            column == value
-            for column, value in ((Lead.email, lead.email), (Lead.phone, lead.phone))
-            if value
-        ]
-        if not keys:
-            return None
-        query = (
-            select(Lead.owner_id)
-            .where(or_(*keys), Lead.owner_id.is_not(None))
-            .order_by(Lead.received_at.desc())
-            .limit(1)
-        )
-        if lead_id is not None:
-            query = query.where(Lead.id != lead_id)
-        owner: str | None = await self.session.scalar(query)
+        if self._prefetched is not None:
+            return self._prefetched[2]
+        owner: str | None = await self.session.scalar(_previous_owner_query(lead, lead_id))
         return owner
 
     async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]:
-        """The rule's rotation; with ``lock`` other routers of this rule wait for us."""
-        if lock:
-            from backend.routing.models import Rule
+        """The rule's rotation; with ``lock`` other routers of this rule wait for us.
 
+        SQLite needs no row lock: every transaction there begins ``IMMEDIATE``, so all
+        writers already take turns.
+        """
+        if lock and self.session.get_bind().dialect.name != "sqlite":
             await self.session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
         rows = await self.session.execute(
             select(Rotation.agent_id, Rotation.sequence, Rotation.pass_value).where(
@@ -186,10 +188,36 @@ class DatabaseFacts:
         return {partner_id: count for partner_id, count in rows.tuples().all()}
 
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]:
+        known = (await self.snapshot()).fair_shares
         shares: dict[str | None, float] = {None: 1.0}
-        if partner_ids:
-            rows = await self.session.execute(
-                select(Partner.id, Partner.fair_share).where(Partner.id.in_(partner_ids))
-            )
-            shares.update(rows.tuples().all())
+        shares.update((p, known[p]) for p in partner_ids if p in known)
         return shares
+
+
+def _previous_owner_query(lead: Any, lead_id: str | None) -> Select[tuple[str | None]]:
+    keys = [
+        column == value
+        for column, value in ((Lead.email, lead.email), (Lead.phone, lead.phone))
+        if value
+    ]
+    query = (
+        select(Lead.owner_id)
+        .where(or_(*keys) if keys else false(), Lead.owner_id.is_not(None))
+        .order_by(Lead.received_at.desc())
+        .limit(1)
+    )
+    return query if lead_id is None else query.where(Lead.id != lead_id)
+
+
+def _histories(rows: Iterable[tuple[str, str, str | None]]) -> dict[str, History]:
+    seen: dict[str, set[str]] = defaultdict(set)
+    for agent_id, status, withdrawn_reason in rows:
+        seen[agent_id].add("reclaimed" if withdrawn_reason == "no_contact" else status)
+    return {
+        agent_id: History(
+            declined="declined" in statuses,
+            expired="expired" in statuses,
+            reclaimed="reclaimed" in statuses,
+        )
+        for agent_id, statuses in seen.items()
+    }

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import Float, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from backend.errors import BadInput, NotFound
 from backend.roster.models import Agent
@@ -63,8 +65,8 @@ class Choice:
 
 
 async def active_rules(session: AsyncSession) -> list[Rule]:
-    query = select(Rule).where(Rule.active.is_(True)).order_by(Rule.priority, Rule.created_at)
-    return list((await session.scalars(query)).all())
+    """Active rules by priority, as read-only copies shared between decisions."""
+    return await DatabaseFacts(session).active_rules()
 
 
 async def escalation_chain(session: AsyncSession, rule_id: str | None) -> list[Rule]:
@@ -97,9 +99,12 @@ async def choose(
     rule as the escalation step means "hand the lead to that pool".
     """
     facts = facts or DatabaseFacts(session)
+    database = facts if isinstance(facts, DatabaseFacts) else DatabaseFacts(session)
+    if database is facts:
+        await database.prefetch(lead, lead_id)
     on_ladder = rules is not None
     if rules is None:
-        rules = await active_rules(session)
+        rules = await database.active_rules()
     history = await facts.history(lead_id)
     previous = await facts.previous_owner(lead, lead_id)
     tried: list[dict[str, Any]] = []
@@ -233,6 +238,19 @@ def _explain(rule: Rule, winners: list[Candidate], why: str) -> str:
     return f"{rule.name}: {names} {chosen}, {why}"
 
 
+TURN_TAKEN = text(
+    "INSERT INTO rotations (rule_id, agent_id, last_offered_at, sequence, pass_value) "
+    "VALUES (:rule_id, :agent_id, :now, "
+    "(SELECT coalesce(max(sequence), 0) + 1 FROM rotations WHERE rule_id = :same_rule), "
+    "coalesce(:pass_value, 0)) "
+    "ON CONFLICT (rule_id, agent_id) DO UPDATE SET sequence = excluded.sequence, "
+    "last_offered_at = excluded.last_offered_at, "
+    "pass_value = coalesce(:pass_value, rotations.pass_value)"
+).bindparams(
+    bindparam("now", type_=DateTimeUTC(timezone=True)), bindparam("pass_value", type_=Float())
+)
+
+
 async def record_turn(
     session: AsyncSession,
     rule_id: str,
@@ -240,18 +258,15 @@ async def record_turn(
     now: datetime,
     pass_value: float | None = None,
 ) -> None:
-    """Move the agent to the back of the rule's rotation; survives restarts as a row."""
-    latest = await session.scalar(
-        select(func.max(Rotation.sequence)).where(Rotation.rule_id == rule_id)
-    )
-    row = await session.get(Rotation, (rule_id, agent_id))
-    if row is None:
-        row = Rotation(rule_id=rule_id, agent_id=agent_id, last_offered_at=now, pass_value=0.0)
-        session.add(row)
-    row.sequence = (latest or 0) + 1
-    row.last_offered_at = now
-    if pass_value is not None:
-        row.pass_value = pass_value
+    """Move the agent to the back of the rule's rotation; survives restarts as a row.
+
+    One upsert, the same on SQLite and PostgreSQL; callers hold the rule's lock.
+    """
+    values = {"rule_id": rule_id, "same_rule": rule_id, "agent_id": agent_id, "now": now}
+    await session.execute(TURN_TAKEN, {**values, "pass_value": pass_value})
+    stale = session.identity_map.get(identity_key(Rotation, (rule_id, agent_id)))
+    if stale is not None:
+        session.expire(stale)
 
 
 def validate_rule(data: dict[str, Any]) -> None:
@@ -266,6 +281,14 @@ def validate_rule(data: dict[str, Any]) -> None:
         values = conditions.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise BadInput(f"Condition {key} must be a list of strings.", field="conditions")
+    for code in conditions.get("country") or []:
+        if len(code.strip()) != 2 or not code.strip().isalpha():
+            raise BadInput(
+                f"Condition country {code!r} must be a 2-letter ISO code such as 'BR'.",
+                field="conditions",
+            )
+    if conditions.get("country"):
+        conditions["country"] = [c.strip().upper() for c in conditions["country"]]
     for key in ("value_min", "value_max"):
         value = conditions.get(key)
         ok = value is None or (isinstance(value, int | float) and 0 <= value < 1e15)
@@ -321,6 +344,10 @@ async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:
 async def _check_pool(session: AsyncSession, pool: dict[str, Any]) -> None:
     from backend.roster.models import Partner, Team
 
+    if not any(pool.get(key) for key in ("agent_ids", "team_ids", "partner_ids")):
+        raise BadInput(
+            "A rule's pool needs at least one of agent_ids, team_ids or partner_ids.", field="pool"
+        )
     for key, model in (("agent_ids", Agent), ("team_ids", Team), ("partner_ids", Partner)):
         for ref in pool.get(key) or []:
             if await session.get(model, ref) is None:
