@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.db import as_utc, utcnow
 from backend.errors import BadInput, Conflict, Forbidden, NotFound
@@ -295,21 +296,32 @@ async def _get_offer_for(session: AsyncSession, offer_id: str, agent_id: str | N
     return offer
 
 
-async def _transition(session: AsyncSession, offer: Offer, status: str, now: datetime) -> bool:
-    """Move a pending offer on in one conditional update; False if it was no longer pending."""
+async def _transition(
+    session: AsyncSession, offer: Offer, status: str, now: datetime, **values: Any
+) -> bool:
+    """Move a pending offer on in one conditional update; False if it was no longer pending.
+
+    What else the step records on the offer goes in the same statement: on PostgreSQL a
+    second update of the row re-checks its foreign keys, and the key-share lock that takes
+    on the rule deadlocks two such steps when both go on to route through that rule.
+    """
+    changes = {"status": status, "decided_at": now, **values}
     result = await session.execute(
         update(Offer)
         .where(Offer.id == offer.id, Offer.status == "pending")
-        .values(status=status, decided_at=now)
+        .values(**changes)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    offer.status, offer.decided_at = status, now
+    for key, value in changes.items():
+        set_committed_value(offer, key, value)
     return True
 
 
-async def _claim(session: AsyncSession, offer: Offer, status: str, now: datetime) -> None:
+async def _claim(
+    session: AsyncSession, offer: Offer, status: str, now: datetime, **values: Any
+) -> None:
     """A rep's answer to a pending offer, or Conflict if someone or something got there first."""
     if offer.status == "pending" and offer.expires_at <= now:
         await _rollback(session)
@@ -317,7 +329,7 @@ async def _claim(session: AsyncSession, offer: Offer, status: str, now: datetime
             "This offer expired before it was answered; the lead has moved on.",
             offer_status="expired",
         )
-    if not await _transition(session, offer, status, now):
+    if not await _transition(session, offer, status, now, **values):
         await _rollback(session)
         await session.refresh(offer)
         if offer.status == "withdrawn":
@@ -338,13 +350,13 @@ async def accept_offer(
     now = now or utcnow()
     offer = await _get_offer_for(session, offer_id, agent_id)
     lead = await _locked_lead(session, offer.lead_id)
-    await _claim(session, offer, "accepted", now)
+    contact_due_at = now + timedelta(seconds=offer.contact_timeout_s)
+    await _claim(session, offer, "accepted", now, contact_due_at=contact_due_at)
     if lead.owner_id is not None:
         await _rollback(session)
         raise Conflict("This lead is already taken by another rep.", offer_status="withdrawn")
 
     lead.status, lead.owner_id, lead.accepted_at = "accepted", offer.agent_id, now
-    offer.contact_due_at = now + timedelta(seconds=offer.contact_timeout_s)
     record_event(
         session,
         lead_id=lead.id,
@@ -400,8 +412,8 @@ async def decline_offer(
         )
     offer = await _get_offer_for(session, offer_id, agent_id)
     lead = await _locked_lead(session, offer.lead_id)
-    await _claim(session, offer, "declined", now)
-    offer.decline_reason, offer.decline_note = reason, (note or "").strip() or None
+    note = (note or "").strip() or None
+    await _claim(session, offer, "declined", now, decline_reason=reason, decline_note=note)
     record_event(
         session,
         lead_id=lead.id,
