@@ -591,7 +591,8 @@ async def log_activity(
         )
     if outcome is not None and outcome not in OUTCOMES:
         raise BadInput(f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome")
-    lead = await _lead(session, lead_id)
+    # Locked, so that a contact racing the chase for it never lands on a reassigned lead.
+    lead = await _locked_lead(session, lead_id)
     owner = await _owner_for_activity(session, lead, agent_id)
 
     activity = Activity(

@@ -263,3 +263,35 @@ async def test_racing_intake_answers_and_sweeps_keep_one_live_offer_per_lead(
     assert {"accepted", "declined", "expired", "withdrawn", "pending"} <= set(statuses)
     assert race.refused > 0
 
+
+async def test_contact_logged_while_the_lead_is_reclaimed_is_refused(sessions: Sessions) -> None:
+    async with sessions() as session:
+        ana, bia = await add_agent(session, "Ana"), await add_agent(session, "Bia")
+        await add_rule(session, "Pair", [ana, bia], accept_timeout_s=60, contact_timeout_s=60)
+        result = await submit(session, "k1", T0)
+        await service.accept_offer(session, result.offer.id, agent_id=ana, now=T0)
+        await service.chase_overdue_contacts(session, now=T0 + timedelta(seconds=60))
+    lead_id, late = result.lead.id, T0 + timedelta(seconds=120)
+
+    async def contact(session: AsyncSession) -> Any:
+        return await service.log_activity(session, lead_id, agent_id=ana, kind="call", now=late)
+
+    async with sessions() as holder:
+        # The chase queues for the lead first, then the contact starts from what it read.
+        await holder.execute(select(Lead.id).where(Lead.id == lead_id).with_for_update())
+        chase = asyncio.create_task(
+            on_own_session(sessions, lambda s: service.chase_overdue_contacts(s, now=late))
+        )
+        await asyncio.sleep(0.3)
+        logged = asyncio.create_task(on_own_session(sessions, contact))
+        await asyncio.sleep(0.3)
+        await holder.rollback()
+    moved = await chase
+    refused = await asyncio.gather(logged, return_exceptions=True)
+    async with sessions() as session:
+        lead = await service.get_lead(session, lead_id)
+
+    assert [o.agent_id for o in moved] == [bia]
+    assert [type(r) for r in refused] == [Conflict]
+    assert (lead.status, lead.owner_id, lead.first_contact_at) == ("offered", None, None)
+    assert await check_invariants(sessions) == []
