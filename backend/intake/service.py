@@ -52,6 +52,9 @@ class IntakeResult:
     coalesced: bool = False
 
 
+VALUE_LIMIT = 1e12  # a trillion in any currency: beyond it a value is a typo, not a deal
+
+
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None
@@ -75,6 +78,11 @@ def iso_code(value: str | None, length: int, field: str, example: str) -> str | 
 def _check_sizes(data: LeadIn) -> None:
     if data.value is not None and data.value < 0:
         raise BadInput(f"value {data.value} must not be negative.", field="value")
+    if data.value is not None and not (math.isfinite(data.value) and data.value <= VALUE_LIMIT):
+        raise BadInput(
+            f"value {data.value:g} is not a plausible deal size; the most is {VALUE_LIMIT:,.0f}.",
+            field="value",
+        )
     for key, limit in TEXT_LIMITS.items():
         text = getattr(data, key)
         if text is not None and len(text) > limit:

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import as_utc
 from backend.errors import BadInput, Conflict, NotFound
 from backend.identity.service import normalize_email, normalize_phone
+from backend.intake.service import iso_code
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.eligibility import WEEKDAYS
 from backend.routing.territory import TERRITORY_KEYS, normalize_postal
@@ -111,6 +113,12 @@ def check_working_hours(hours: dict[str, Any] | None) -> None:
                     f'working_hours {day} has {interval!r}; write ["09:00", "18:00"].',
                     field="working_hours",
                 )
+            if interval[0] == interval[1] or tuple(interval) == ("24:00", "00:00"):
+                raise BadInput(
+                    f"working_hours {day} has {interval!r}, which is no time at all; "
+                    'for the whole day write ["00:00", "24:00"].',
+                    field="working_hours",
+                )
 
 
 def check_territories(territories: list[dict[str, Any]]) -> None:
@@ -124,6 +132,8 @@ def check_territories(territories: list[dict[str, Any]]) -> None:
         for key in ("country", "region", "postal_prefix"):
             if key in territory and not isinstance(territory[key], str):
                 raise BadInput(f"A territory's {key} must be text.", field="territories")
+        if "country" in territory:
+            territory["country"] = iso_code(territory["country"], 2, "territory country", "BR")
         if "postal_range" in territory:
             _check_postal_range(territory["postal_range"])
         if "radius_km" in territory:
@@ -190,6 +200,8 @@ async def _check_agent(session: AsyncSession, values: dict[str, Any]) -> None:
         raise BadInput(f"kind {values['kind']!r} must be employee or partner.", field="kind")
     if "timezone" in values:
         check_timezone(values["timezone"])
+    if values.get("out_of_office_until") is not None:
+        values["out_of_office_until"] = as_utc(values["out_of_office_until"])
     check_working_hours(values.get("working_hours"))
     check_territories(values.get("territories") or [])
     if "capacity" in values and not 0 <= values["capacity"] <= CAPACITY_LIMIT:
@@ -231,12 +243,18 @@ def _check_routing_numbers(values: dict[str, Any]) -> None:
         raise BadInput("Give latitude and longitude together.", field="latitude")
 
 
+def _check_partner_rep(kind: str | None, partner_id: str | None) -> None:
+    if kind == "partner" and not partner_id:
+        raise BadInput("A partner rep needs the partner_id of their company.", field="partner_id")
+
+
 async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
     values = {k: v for k, v in values.items() if k in AGENT_FIELDS and v is not None}
     if values.get("partner_id") and values.get("kind") in (None, "employee"):
         values["kind"] = "partner"  # a partner company's rep is a partner rep by definition
     await _check_agent(session, values)
     check_radius_base(values)
+    _check_partner_rep(values.get("kind"), values.get("partner_id"))
     agent = Agent(**values)
     session.add(agent)
     await session.commit()
@@ -251,6 +269,7 @@ async def update_agent(session: AsyncSession, agent_id: str, changes: dict[str, 
         raise BadInput("An agent cannot be their own delegate.", field="delegate_id")
     await _check_agent(session, changes)
     check_radius_base(changes, agent)
+    _check_partner_rep(changes.get("kind", agent.kind), changes.get("partner_id", agent.partner_id))
     for key, value in changes.items():
         setattr(agent, key, value)
     await session.commit()

@@ -20,6 +20,11 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
             "country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
         ),
         ({"value": -5}, 422, "value -5.0 must not be negative."),
+        (
+            {"value": 1e308},
+            422,
+            "value 1e+308 is not a plausible deal size; the most is 1,000,000,000,000.",
+        ),
         ({"currency": "reais"}, 422, "currency 'reais' must be a 3-letter ISO code such as 'BRL'."),
         (
             {"received_at": "2999-01-01T00:00:00Z"},
@@ -140,6 +145,11 @@ async def test_bad_decline_reason_changes_nothing(client: Client, auth: dict[str
         ),
         ({"conditions": {"weather": ["sunny"]}}, "Unknown rule condition weather; use country"),
         ({"pool": {"agent_ids": ["nobody"]}}, "The pool names agent nobody, which does not exist."),
+        ({"pool": {}}, "A rule's pool needs at least one of agent_ids, team_ids or partner_ids."),
+        (
+            {"conditions": {"country": ["Brazil"]}},
+            "Condition country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
+        ),
         (
             {"accept_timeout_s": 0},
             "accept_timeout_s must be a whole number of seconds from 1 to 2,592,000.",
@@ -162,6 +172,15 @@ async def test_bad_rule_is_refused(
         ({"working_hours": {"mon": [["9", "18"]]}}, "working_hours mon has ['9', '18']"),
         ({"kind": "robot"}, "kind 'robot' must be employee or partner."),
         ({"territories": [{"planet": "earth"}]}, "A territory uses country, postal_prefix, region"),
+        (
+            {"territories": [{"country": "Brazil"}]},
+            "territory country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
+        ),
+        (
+            {"working_hours": {"mon": [["09:00", "09:00"]]}},
+            "working_hours mon has ['09:00', '09:00'], which is no time at all",
+        ),
+        ({"kind": "partner"}, "A partner rep needs the partner_id of their company."),
     ],
 )
 async def test_bad_agent_is_refused(
@@ -260,3 +279,16 @@ async def test_working_day_until_midnight_routes_and_replays(
 
     assert first.status_code == 201
     assert again.status_code == 200 and again.json()["lead_id"] == first.json()["lead_id"]
+
+
+async def test_out_of_office_without_offset_reads_as_utc(
+    client: Client, auth: dict[str, str]
+) -> None:
+    ana = await make_agent(client, auth, "Ana")
+
+    response = await client.patch(
+        f"/api/v1/agents/{ana}", json={"out_of_office_until": "2030-01-01T00:00:00"}, headers=auth
+    )
+
+    assert response.status_code == 200
+    assert response.json()["out_of_office_until"] == "2030-01-01T00:00:00+00:00"

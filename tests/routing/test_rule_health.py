@@ -28,7 +28,9 @@ async def test_rule_health_flags_pools_nobody_in_can_serve(
     await make_rule(client, auth, "Busy", [ana, bruno], priority=1)
     await make_rule(client, auth, "Covered", [dan], priority=2)
     await make_rule(client, auth, "Away", [fay], priority=3)
-    await make_rule(client, auth, "Empty", [], priority=4)
+    empty_team = await client.post("/api/v1/teams", json={"name": "Nobody yet"}, headers=auth)
+    empty_pool = {"agent_ids": [], "team_ids": [empty_team.json()["id"]]}
+    await make_rule(client, auth, "Empty", [], priority=4, pool=empty_pool)
     await make_rule(client, auth, "Retired", [bruno], priority=5, active=False)
     await post_lead(client, auth, "H1")  # Busy routes it to Ana, who is then full
 
