@@ -7,14 +7,17 @@ from backend.notify.models import Notification, PushSubscription
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.models import Decision, Rotation, Rule
+from backend.scoring.models import AgentEvidence, GroupEvidence
 
 __all__ = [
     "Activity",
     "Agent",
+    "AgentEvidence",
     "AgentLink",
     "ApiKey",
     "Base",
     "Decision",
+    "GroupEvidence",
     "IdempotentReply",
     "Inquiry",
     "Lead",

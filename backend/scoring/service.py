@@ -1,0 +1,353 @@
+"""Pursuit scores kept up to date as a lead's life unfolds, and read when routing.
+
+The lifecycle tells this module what happened, at the instant it happened:
+
+- ``record_offer_outcome`` when an offer is accepted, declined or expires;
+- ``record_contact`` on the first contact logged on an accepted lead, and
+  ``record_missed_contact`` when the offer's contact deadline passes without one;
+- ``record_outcome`` when won or lost is recorded, ``record_missing_outcome`` when the
+  time for one runs out;
+- ``record_notification_failure`` when a push or mail bounces or expires unopened.
+
+Each updates the agent's evidence and that of their peer group (team, else partner
+company) in O(1), inside the caller's transaction: none of them commits. Routing reads
+``sample_scores`` (Thompson draws for the ``score`` strategy), ``scores_for`` (the
+explained scores) and ``unreachable_agents`` (who must not be offered leads).
+``restore_agent`` is the manager's one action and commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db import as_utc
+from backend.errors import BadInput
+from backend.roster import service as roster
+from backend.scoring import model
+from backend.scoring.model import AgentScore, Prior, ScoringConfig, Stats
+from backend.scoring.models import AgentEvidence, GroupEvidence
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = ScoringConfig()
+EVERYONE = "everyone"
+REASONS = ("offers_expired", "notifications_bounced", "manager")
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """Where an agent stands: misses in a row, and since when (if ever) unreachable.
+
+    ``became_unreachable`` is true only on the event that crossed the limit: that is
+    when the agent's managers should be told.
+    """
+
+    agent_id: str
+    misses: int
+    unreachable_since: datetime | None
+    reason: str | None
+    became_unreachable: bool = False
+
+    @property
+    def reachable(self) -> bool:
+        return self.unreachable_since is None
+
+
+@dataclass(frozen=True)
+class Standing:
+    agent_id: str
+    name: str
+    score: AgentScore
+    reach: Reachability
+
+
+def _seconds(moment: datetime) -> float:
+    return as_utc(moment).timestamp()
+
+
+def peer_group(team_id: str | None, partner_id: str | None) -> str:
+    """Whose average a newcomer is shrunk toward: the team, else the partner company."""
+    if team_id:
+        return f"team:{team_id}"
+    if partner_id:
+        return f"partner:{partner_id}"
+    return EVERYONE
+
+
+def _insert_for(session: AsyncSession) -> Callable[[Any], Any]:
+    """The dialect's INSERT, which knows ON CONFLICT: SQLite and PostgreSQL spell it alike."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert
+    return postgresql.insert
+
+
+async def _locked(session: AsyncSession, table: Any, key: Any, values: dict[str, Any]) -> Any:
+    """The row with primary key ``key``, created from ``values`` first if missing, locked.
+
+    SQLite needs no row lock: every transaction there begins ``IMMEDIATE``.
+    """
+    column = next(iter(table.__table__.primary_key.columns))
+    insert = _insert_for(session)(table).values({column.name: key, **values})
+    await session.execute(insert.on_conflict_do_nothing(index_elements=[column.name]))
+    query = select(table).where(column == key).with_for_update()
+    return await session.scalar(query.execution_options(populate_existing=True))
+
+
+async def _evidence(session: AsyncSession, agent_id: str, at: datetime) -> AgentEvidence:
+    agent = await roster.get_agent(session, agent_id)
+    group = peer_group(agent.team_id, agent.partner_id)
+    fresh = {"peer_group": group, "stats": {}, "misses": 0, "updated_at": at}
+    row: AgentEvidence = await _locked(session, AgentEvidence, agent_id, fresh)
+    row.peer_group = group
+    return row
+
+
+async def _learn(
+    session: AsyncSession,
+    agent_id: str,
+    at: datetime,
+    update: Callable[[Stats], None],
+) -> AgentEvidence:
+    """Apply one observation to the agent's evidence and to their peer group's."""
+    row = await _evidence(session, agent_id, at)
+    group: GroupEvidence = await _locked(
+        session, GroupEvidence, row.peer_group, {"stats": {}, "updated_at": at}
+    )
+    for holder in (row, group):
+        stats = Stats.from_json(holder.stats)
+        update(stats)
+        holder.stats, holder.updated_at = stats.as_json(), at
+    await session.flush()
+    return row
+
+
+def _reachability(row: AgentEvidence | None, agent_id: str, crossed: bool = False) -> Reachability:
+    if row is None:
+        return Reachability(agent_id, 0, None, None)
+    return Reachability(
+        agent_id, row.misses, row.unreachable_since, row.unreachable_reason, crossed
+    )
+
+
+def _miss(row: AgentEvidence, at: datetime, reason: str, config: ScoringConfig) -> Reachability:
+    since = row.unreachable_since
+    before = model.Reach(row.misses, None if since is None else _seconds(since))
+    after = before.missed(_seconds(at), config)
+    row.misses = after.misses
+    crossed = before.reachable and not after.reachable
+    if crossed:
+        row.unreachable_since, row.unreachable_reason = at, reason
+        logger.warning(
+            "agent unreachable agent_id=%s reason=%s misses=%d", row.agent_id, reason, row.misses
+        )
+    return _reachability(row, row.agent_id, crossed)
+
+
+async def record_offer_outcome(
+    session: AsyncSession,
+    agent_id: str,
+    outcome: str,
+    offered_at: datetime,
+    at: datetime,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> Reachability:
+    """An offer was ``accepted``, ``declined`` or ``expired`` at ``at``.
+
+    An answer ends the agent's run of misses; an expiry extends it, and the expiry that
+    reaches the limit marks the agent unreachable (``became_unreachable``).
+    """
+    if outcome not in model.OFFER_OUTCOMES:
+        raise BadInput(f"Offer outcome {outcome!r} is not accepted, declined or expired.")
+    start, end = _seconds(offered_at), _seconds(at)
+    row = await _learn(
+        session,
+        agent_id,
+        at,
+        lambda s: model.observe_offer(s, outcome, start, end, config),
+    )
+    if outcome == "expired":
+        return _miss(row, at, "offers_expired", config)
+    row.misses = 0
+    return _reachability(row, agent_id)
+
+
+async def record_contact(
+    session: AsyncSession,
+    agent_id: str,
+    accepted_at: datetime,
+    at: datetime,
+    due_at: datetime,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> None:
+    """The first contact on a lead the agent accepted at ``accepted_at``, due by ``due_at``."""
+    start, end, due = _seconds(accepted_at), _seconds(at), _seconds(due_at)
+    await _learn(session, agent_id, at, lambda s: model.observe_contact(s, start, end, due, config))
+
+
+async def record_missed_contact(
+    session: AsyncSession, agent_id: str, at: datetime, config: ScoringConfig = DEFAULT_CONFIG
+) -> None:
+    """The contact deadline of a lead the agent accepted passed without a contact."""
+    end = _seconds(at)
+    await _learn(session, agent_id, at, lambda s: model.observe_missed_contact(s, end, config))
+
+
+async def record_outcome(
+    session: AsyncSession,
+    agent_id: str,
+    won: bool,
+    at: datetime,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> None:
+    end = _seconds(at)
+    await _learn(session, agent_id, at, lambda s: model.observe_outcome(s, won, end, config))
+
+
+async def record_missing_outcome(
+    session: AsyncSession, agent_id: str, at: datetime, config: ScoringConfig = DEFAULT_CONFIG
+) -> None:
+    """An accepted lead's time for an outcome ran out without one being recorded."""
+    end = _seconds(at)
+    await _learn(session, agent_id, at, lambda s: model.observe_missing_outcome(s, end, config))
+
+
+async def record_notification_failure(
+    session: AsyncSession, agent_id: str, at: datetime, config: ScoringConfig = DEFAULT_CONFIG
+) -> Reachability:
+    """A notification to the agent bounced or expired unopened: a miss, like an expiry."""
+    end = _seconds(at)
+    row = await _learn(
+        session, agent_id, at, lambda s: model.observe_notification_failure(s, end, config)
+    )
+    return _miss(row, at, "notifications_bounced", config)
+
+
+async def mark_unreachable(
+    session: AsyncSession, agent_id: str, at: datetime, reason: str = "manager"
+) -> Reachability:
+    """Stop offering the agent leads until restored; a no-op when already unreachable."""
+    if reason not in REASONS:
+        raise BadInput(f"Reason {reason!r} is not one of {', '.join(REASONS)}.", field="reason")
+    row = await _evidence(session, agent_id, at)
+    crossed = row.unreachable_since is None
+    if crossed:
+        row.unreachable_since, row.unreachable_reason = at, reason
+        logger.info("agent marked unreachable agent_id=%s reason=%s", agent_id, reason)
+    await session.flush()
+    return _reachability(row, agent_id, crossed)
+
+
+async def restore_agent(
+    session: AsyncSession, agent_id: str, at: datetime, by: str
+) -> Reachability:
+    """The manager's action: the agent is reachable again with a clean run. Commits."""
+    row = await session.get(AgentEvidence, agent_id, with_for_update=True)
+    if row is None:
+        await roster.get_agent(session, agent_id)
+        return _reachability(None, agent_id)
+    if row.unreachable_since is not None:
+        row.restored_at, row.restored_by = at, by
+    row.misses, row.unreachable_since, row.unreachable_reason = 0, None, None
+    await session.commit()
+    logger.info("agent restored agent_id=%s by=%s", agent_id, by)
+    return _reachability(row, agent_id)
+
+
+async def reachability(session: AsyncSession, agent_ids: Iterable[str]) -> dict[str, Reachability]:
+    ids = list(dict.fromkeys(agent_ids))
+    rows = await _rows(session, ids)
+    return {i: _reachability(rows.get(i), i) for i in ids}
+
+
+async def unreachable_agents(session: AsyncSession, agent_ids: Iterable[str]) -> set[str]:
+    """Of ``agent_ids``, those routing must skip until a manager restores them."""
+    return {i for i, r in (await reachability(session, agent_ids)).items() if not r.reachable}
+
+
+async def _rows(session: AsyncSession, agent_ids: list[str]) -> dict[str, AgentEvidence]:
+    if not agent_ids:
+        return {}
+    query = select(AgentEvidence).where(AgentEvidence.agent_id.in_(agent_ids))
+    return {row.agent_id: row for row in (await session.scalars(query)).all()}
+
+
+async def _inputs(
+    session: AsyncSession, agent_ids: list[str], now: datetime, config: ScoringConfig
+) -> dict[str, tuple[Stats | None, Prior]]:
+    """Each agent's evidence and the prior of their current peer group."""
+    groups = {}
+    for agent_id in agent_ids:
+        agent = await roster.get_agent(session, agent_id)
+        groups[agent_id] = peer_group(agent.team_id, agent.partner_id)
+    rows = await _rows(session, agent_ids)
+    query = select(GroupEvidence).where(GroupEvidence.key.in_(set(groups.values())))
+    pooled = {g.key: Stats.from_json(g.stats) for g in (await session.scalars(query)).all()}
+    moment = _seconds(now)
+    priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups.values())}
+
+    def own(agent_id: str) -> Stats | None:
+        row = rows.get(agent_id)
+        return Stats.from_json(row.stats) if row is not None else None
+
+    return {i: (own(i), priors[groups[i]]) for i in agent_ids}
+
+
+async def scores_for(
+    session: AsyncSession,
+    agent_ids: Iterable[str],
+    now: datetime,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> dict[str, AgentScore]:
+    """Each agent's score at ``now`` with its explanation; unknown ids raise NotFound."""
+    ids = list(dict.fromkeys(agent_ids))
+    inputs = await _inputs(session, ids, now, config)
+    moment = _seconds(now)
+    return {i: model.explain(stats, prior, moment, config) for i, (stats, prior) in inputs.items()}
+
+
+async def sample_scores(
+    session: AsyncSession,
+    agent_ids: Iterable[str],
+    now: datetime,
+    rng: random.Random,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> dict[str, float]:
+    """One Thompson draw (0 to 100) per agent, drawn in the order of ``agent_ids``."""
+    ids = list(dict.fromkeys(agent_ids))
+    inputs = await _inputs(session, ids, now, config)
+    moment = _seconds(now)
+    return {
+        i: model.sample(stats, prior, moment, config, rng) for i, (stats, prior) in inputs.items()
+    }
+
+
+async def leaderboard(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    team_id: str | None = None,
+    partner_id: str | None = None,
+    config: ScoringConfig = DEFAULT_CONFIG,
+) -> list[Standing]:
+    """Active agents of a team or partner company (or everyone), best score first."""
+    agents = [
+        a
+        for a in await roster.list_agents(session)
+        if a.active
+        and (team_id is None or a.team_id == team_id)
+        and (partner_id is None or a.partner_id == partner_id)
+    ]
+    ids = [a.id for a in agents]
+    scores = await scores_for(session, ids, now, config)
+    reach = await reachability(session, ids)
+    board = [Standing(a.id, a.name, scores[a.id], reach[a.id]) for a in agents]
+    return sorted(board, key=lambda s: (-s.score.score, s.name, s.agent_id))
