@@ -32,6 +32,23 @@ def _read_or_create_secret(path: Path) -> str:
     return value
 
 
+def parse_rates(text: str) -> dict[str, float]:
+    """``USD=5.1,EUR=5.6``: what one unit of each currency is worth in the reporting one."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        code, _, rate = item.partition("=")
+        try:
+            value = float(rate)
+        except ValueError:
+            value = 0.0
+        if len(code.strip()) != 3 or not value > 0:
+            raise ValueError(
+                f"PURSUIT_EXCHANGE_RATES has {item!r}; write rates as USD=5.1,EUR=5.6."
+            )
+        rates[code.strip().upper()] = value
+    return rates
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -47,6 +64,8 @@ class Settings:
     push_allowed_hosts: tuple[str, ...] = field(default=DEFAULT_PUSH_HOSTS)
     push_ttl_s: int = 3600
     push_timeout_s: float = 10.0
+    currency: str | None = None
+    exchange_rates: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -69,6 +88,8 @@ class Settings:
                 if hosts
                 else DEFAULT_PUSH_HOSTS
             ),
+            "currency": (_env("CURRENCY") or "").upper() or None,
+            "exchange_rates": parse_rates(_env("EXCHANGE_RATES") or ""),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -138,7 +138,7 @@ class ConsoleController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> Template:
         period, problem = _period(since, until)
-        context = await _figures_context(db_session, period)
+        context = await _figures_context(db_session, period, request)
         context.update(await _leads_context(db_session, period, status, cursor))
 
         now = datetime.now(UTC)
@@ -155,12 +155,13 @@ class ConsoleController(Controller):
     @get("/figures")
     async def figures(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
     ) -> Template:
         period, problem = _period(since, until)
-        context = await _figures_context(db_session, period)
+        context = await _figures_context(db_session, period, request)
         return render("_figures.html", figures_problem=problem, **context)
 
     @get("/leads")
@@ -263,8 +264,11 @@ def _period(since: str | None, until: str | None) -> tuple[service.Period, str |
     return period, None
 
 
-async def _figures_context(session: AsyncSession, period: service.Period) -> dict[str, Any]:
-    figures = await service.figures(session, period)
+async def _figures_context(
+    session: AsyncSession, period: service.Period, request: Request[Any, Any, Any]
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    figures = await service.figures(session, period, settings.currency, settings.exchange_rates)
     return {
         "period": period,
         "figures": figure_cards(figures, figures.currency),

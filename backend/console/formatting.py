@@ -38,6 +38,11 @@ def amount(value: float | None) -> str:
     return MISSING if value is None else f"{value:,.2f}"
 
 
+def headline_amount(value: float) -> str:
+    """An amount for a dashboard card: cents only while they still say something."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+
+
 def percent(share: float) -> str:
     return f"{share:.1%}"
 
@@ -93,15 +98,29 @@ def figure_cards(figures: Summary, currency: str | None = None) -> list[Figure]:
         Figure("pursued", "Pursued", str(figures.pursued), "contact logged"),
         Figure("pursuit_rate", "Pursuit rate", percent(figures.pursuit_rate)),
         Figure("lost_leads", "Lost leads", str(figures.lost_leads), "never contacted"),
-        Figure("lost_revenue", "Lost revenue", amount(figures.lost_revenue), unit=unit),
-        Figure("lrl", "LRL", amount(figures.lrl), "lost revenue per lead", unit),
+        Figure(
+            "lost_revenue",
+            "Lost revenue",
+            headline_amount(figures.lost_revenue),
+            _unconverted(figures.unconverted_lost_revenue),
+            unit,
+        ),
+        Figure("lrl", "LRL", headline_amount(figures.lrl), "lost revenue per lead", unit),
         Figure("accept_p50", "Time to accept, median", duration(figures.accept_time_p50_s)),
         Figure("accept_p90", "Time to accept, p90", duration(figures.accept_time_p90_s)),
         Figure(
             "contact_p50", "Time to first contact, median", duration(figures.contact_time_p50_s)
         ),
-        Figure("unassigned", "Unassigned now", str(figures.unassigned), "no eligible rep"),
+        Figure("unassigned", "Unassigned", str(figures.unassigned), "waiting for a manager"),
     ]
+
+
+def _unconverted(amounts: dict[str, float]) -> str:
+    """Lost value the total leaves out for want of an exchange rate."""
+    if not amounts:
+        return ""
+    parts = ", ".join(f"{code} {amount(value)}" for code, value in amounts.items())
+    return f"plus {parts} without an exchange rate"
 
 
 HELPERS: dict[str, Callable[..., Any]] = {

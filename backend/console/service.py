@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.errors import BadInput
 from backend.intake.service import inquiries_for_lead
 from backend.pursuit import service as pursuit
-from backend.reports.service import Summary, summary
+from backend.reports.service import Money, Summary, summary
 from backend.roster.service import agent_names
 from backend.routing.health import RuleHealth, rule_health
 from backend.routing.replay import ReplayReport, parse_proposal, proposal_json, replay
@@ -88,8 +88,10 @@ def presets(today: date) -> dict[str, Period]:
     return {"All time": Period(), "Last 30 days": Period(since=today - timedelta(days=30))}
 
 
-async def figures(session: AsyncSession, period: Period) -> Summary:
-    return await summary(session, period.start, period.end)
+async def figures(
+    session: AsyncSession, period: Period, currency: str | None, rates: dict[str, float]
+) -> Summary:
+    return await summary(session, period.start, period.end, money=Money(currency, rates))
 
 
 @dataclass

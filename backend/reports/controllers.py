@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,7 @@ from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
 from backend.db import as_utc
 from backend.errors import BadInput
-from backend.reports.service import summary
+from backend.reports.service import Money, summary
 
 
 class MetricsController(Controller):
@@ -25,6 +25,7 @@ class MetricsController(Controller):
     @get("/summary", summary="Leads, pursuit and lost revenue for a period")
     async def summary(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         since: FromQuery[datetime | None] = None,
@@ -33,7 +34,9 @@ class MetricsController(Controller):
         require_api_key(actor)
         if since and until and as_utc(since) >= as_utc(until):
             raise BadInput("since must be before until.")
-        return (await summary(db_session, since, until)).as_dict()
+        settings = request.app.state.settings
+        money = Money(settings.currency, settings.exchange_rates)
+        return (await summary(db_session, since, until, money=money)).as_dict()
 
 
 ROUTES = [MetricsController]

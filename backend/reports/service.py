@@ -3,12 +3,18 @@
 A lead is pursued once a contact is logged. It is lost when, without any contact, it
 closed or its contact deadline passed; its value then counts as lost revenue. LRL is the
 lost revenue divided by all leads of the period.
+
+Amounts add up in one reporting currency: the configured one, else the one most valued
+leads of the period use. Other currencies are converted at configured rates; lost value
+in a currency without a rate is reported beside the total, never added into it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -36,6 +42,7 @@ class Summary:
     unassigned: int
     awaiting_contact: int
     currency: str | None = None
+    unconverted_lost_revenue: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -65,11 +72,54 @@ def is_lost(lead: LeadDates, now: datetime) -> bool:
     return lead.contact_due_at is not None and lead.contact_due_at <= now
 
 
+@dataclass(frozen=True)
+class Money:
+    """How amounts in several currencies add up: into ``currency``, at ``rates``."""
+
+    currency: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)
+
+
+class Valued(Protocol):
+    @property
+    def value(self) -> float | None: ...
+
+    @property
+    def currency(self) -> str | None: ...
+
+
+def reporting_currency(rows: Sequence[Valued], money: Money) -> str | None:
+    if money.currency:
+        return money.currency
+    used = Counter(r.currency for r in rows if r.value is not None and r.currency)
+    if not used:
+        return None
+    return min(used, key=lambda code: (-used[code], code))
+
+
+def add_up(
+    lost: Sequence[Valued], currency: str | None, money: Money
+) -> tuple[float, dict[str, float]]:
+    """The lost value in ``currency``, and what could not be converted, by currency."""
+    total, unconverted = 0.0, defaultdict[str, float](float)
+    for row in lost:
+        if row.value is None:
+            continue
+        if row.currency in (None, currency):
+            total += row.value
+        elif row.currency in money.rates:
+            total += row.value * money.rates[row.currency]
+        else:
+            unconverted[row.currency] += row.value
+    return round(total, 2), {code: round(v, 2) for code, v in sorted(unconverted.items())}
+
+
 async def summary(
     session: AsyncSession,
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    money: Money | None = None,
 ) -> Summary:
     now = now or utcnow()
     query = select(
@@ -90,15 +140,16 @@ async def summary(
     leads = len(rows)
     pursued = sum(1 for r in rows if r.first_contact_at is not None)
     lost = [r for r in rows if is_lost(r, now)]
-    lost_revenue = round(sum(r.value or 0.0 for r in lost), 2)
+    currency = reporting_currency(rows, money or Money())
+    lost_revenue, unconverted = add_up(lost, currency, money or Money())
     accept_times = [(r.accepted_at - r.received_at).total_seconds() for r in rows if r.accepted_at]
     contact_times = [
         (r.first_contact_at - r.received_at).total_seconds() for r in rows if r.first_contact_at
     ]
-    currencies = {r.currency for r in rows if r.value is not None}
     return Summary(
         leads=leads,
-        currency=currencies.pop() if len(currencies) == 1 else None,
+        currency=currency,
+        unconverted_lost_revenue=unconverted,
         pursued=pursued,
         pursuit_rate=round(pursued / leads, 4) if leads else 0.0,
         lost_leads=len(lost),

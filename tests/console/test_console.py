@@ -210,17 +210,21 @@ async def test_dashboard_bad_period_falls_back_to_all_time(client: Client, sessi
     assert figures(document)["leads"] == "0"
 
 
-async def test_figures_show_no_currency_when_leads_mix_them(
+async def test_figures_keep_other_currencies_beside_the_total(
     client: Client, auth: dict[str, str], sessions: Any
 ) -> None:
-    await post_lead(client, auth, "C1", value=100, currency="BRL")
-    await post_lead(client, auth, "C2", value=100, currency="EUR")
+    old = "2020-01-01T12:00:00Z"
+    await post_lead(client, auth, "C1", value=100, currency="BRL", received_at=old)
+    await post_lead(client, auth, "C2", value=100, currency="EUR", received_at=old)
+    await post_lead(client, auth, "C3", value=50, currency="BRL", received_at=old)
     await sign_in(client, sessions)
 
     document = await page(client, "/console")
+    lost = document.one("data-figure", "lost_revenue")
 
-    assert document.all("data-unit") == []
-    assert figures(document)["lrl"] == "0.00"
+    assert figures(document)["lost_revenue"] == "150.00 BRL"
+    assert figures(document)["lrl"] == "50.00 BRL"
+    assert lost.one("class", "note").text == "plus EUR 100.00 without an exchange rate"
 
 
 @pytest.mark.parametrize("path", ["/console", "/console/figures", "/console/leads"])
