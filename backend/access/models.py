@@ -58,4 +58,5 @@ class IdempotentReply(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    request_digest: Mapped[str | None] = mapped_column(String(64))  # sha256 of the request body
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -184,10 +184,18 @@ async def stored_reply(session: AsyncSession, scope: str, key: str) -> Idempoten
 
 
 async def store_reply(
-    session: AsyncSession, scope: str, key: str, status_code: int, body: dict[str, Any]
+    session: AsyncSession,
+    scope: str,
+    key: str,
+    status_code: int,
+    body: dict[str, Any],
+    request_digest: str | None = None,
 ) -> None:
     """Keep the first answer to a keyed request; a concurrent twin keeps its own."""
-    session.add(IdempotentReply(scope=scope, key=key, status_code=status_code, body=body))
+    reply = IdempotentReply(
+        scope=scope, key=key, status_code=status_code, body=body, request_digest=request_digest
+    )
+    session.add(reply)
     try:
         await session.commit()
     except IntegrityError:

@@ -69,7 +69,7 @@ class IntakeController(Controller):
             result = await submit_inquiry(db_session, data)
             return (201 if result.created else 200), intake_json(result)
 
-        return await run_once(db_session, actor, "leads", idempotency_key, action)
+        return await run_once(db_session, actor, "leads", idempotency_key, action, data)
 
     @get("/", summary="List leads, newest first")
     async def index(

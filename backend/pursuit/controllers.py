@@ -91,7 +91,9 @@ class LeadController(Controller):
             )
             return 201, activity_json(activity)
 
-        return await run_once(db_session, actor, f"activity:{lead_id}", idempotency_key, action)
+        return await run_once(
+            db_session, actor, f"activity:{lead_id}", idempotency_key, action, data
+        )
 
 
 class OfferController(Controller):
@@ -129,7 +131,9 @@ class OfferController(Controller):
             )
             return 200, {"offer_id": offer_id, "status": "declined", "lead_status": lead.status}
 
-        return await run_once(db_session, actor, f"decline:{offer_id}", idempotency_key, action)
+        return await run_once(
+            db_session, actor, f"decline:{offer_id}", idempotency_key, action, data
+        )
 
 
 class QueueController(Controller):

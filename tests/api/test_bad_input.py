@@ -216,6 +216,24 @@ async def test_idempotency_key_replays_the_first_answer(
     assert second.json() == first.json()
 
 
+async def test_idempotency_key_reused_for_other_content_is_refused(
+    client: Client, auth: dict[str, str]
+) -> None:
+    headers = {**auth, "Idempotency-Key": "form-7"}
+    first = await client.post("/api/v1/leads", json=lead_body("v-i1"), headers=headers)
+
+    repeat = await client.post("/api/v1/leads", json=lead_body("v-i1"), headers=headers)
+    other = await client.post("/api/v1/leads", json=lead_body("v-i2"), headers=headers)
+    listed = await client.get("/api/v1/leads", headers=auth)
+
+    assert (first.status_code, repeat.status_code, other.status_code) == (201, 201, 409)
+    assert other.json()["detail"] == (
+        "This Idempotency-Key was already used for a different request; "
+        "use a new key for new content."
+    )
+    assert [lead["id"] for lead in listed.json()["items"]] == [first.json()["lead_id"]]
+
+
 @pytest.mark.parametrize(
     ("changes", "status", "detail"),
     [
