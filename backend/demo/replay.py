@@ -26,7 +26,14 @@ from backend.demo.roster import DemoAgent
 from backend.intake.olist import OlistLead
 from backend.intake.schemas import LeadIn
 from backend.intake.service import submit_inquiry
-from backend.pursuit.service import accept_offer, decline_offer, expire_due_offers, log_activity
+from backend.pursuit.models import Lead, Offer
+from backend.pursuit.service import (
+    accept_offer,
+    chase_overdue_contacts,
+    decline_offer,
+    expire_due_offers,
+    log_activity,
+)
 from backend.roster.service import list_agents
 from backend.routing.service import list_rules
 
@@ -220,6 +227,7 @@ class Replay:
 
     async def _on_accept(self, event: Event) -> None:
         lead = await accept_offer(self.session, event.target, agent_id=event.agent_id, now=event.at)
+        self._chase_at_deadline(await self.session.get(Offer, event.target), event.agent_id)
         rep = self.reps[event.agent_id]
         if rep.rng.random() < rep.behaviour.contact:
             at = event.at + delay(rep.rng, rep.behaviour.contact_median_s)
@@ -239,8 +247,29 @@ class Replay:
         for offer in await expire_due_offers(self.session, now=event.at):
             self.offered(offer)
 
+    def _chase_at_deadline(self, offer: Offer | None, agent_id: str) -> None:
+        if offer is not None and offer.status == "accepted" and offer.contact_due_at:
+            self.schedule(offer.contact_due_at, "chase", offer.id, agent_id)
+
+    async def _on_chase(self, event: Event) -> None:
+        """The sweeper's contact check at a deadline: a reminder first, then the lead moves on."""
+        for offer in await chase_overdue_contacts(self.session, now=event.at):
+            self.offered(offer)
+        # A reminded owner has until the new deadline; check again then.
+        held = await self.session.get(Offer, event.target)
+        reminded = held is not None and held.reminded_at is not None
+        if reminded and held and held.contact_due_at and held.contact_due_at > event.at:
+            self._chase_at_deadline(held, event.agent_id)
+
+    async def _still_owns(self, event: Event) -> bool:
+        """Whether the rep still holds the lead: one who waited too long lost it."""
+        lead = await self.session.get(Lead, event.target)
+        return lead is not None and lead.owner_id == event.agent_id
+
     async def _on_contact(self, event: Event) -> None:
         """A first contact; the lead closes won on its real date if Olist won."""
+        if not await self._still_owns(event):
+            return
         rng = self.reps[event.agent_id].rng
         await self._log(event, pick(rng, CONTACTS), pick(rng, FIRST_OUTCOMES))
 
@@ -253,7 +282,8 @@ class Replay:
             self.schedule(at, "close", event.target, event.agent_id, "lost")
 
     async def _on_close(self, event: Event) -> None:
-        await self._log(event, "note", event.outcome)
+        if await self._still_owns(event):
+            await self._log(event, "note", event.outcome)
 
     async def _log(self, event: Event, kind: str, outcome: str) -> None:
         agent_id, at = event.agent_id, event.at
