@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.errors import Conflict, Forbidden
 from backend.pursuit import service
 from backend.pursuit.models import Lead, Offer
+from backend.routing.models import Rule
 from tests.factories import Client, add_agent, add_rule, link_for, make_agent, make_rule, submit
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -295,3 +297,34 @@ async def test_contact_logged_while_the_lead_is_reclaimed_is_refused(sessions: S
     assert [type(r) for r in refused] == [Conflict]
     assert (lead.status, lead.owner_id, lead.first_contact_at) == ("offered", None, None)
     assert await check_invariants(sessions) == []
+
+
+async def test_concurrent_intakes_never_exceed_an_agents_capacity(
+    sessions: Sessions, database_url: str, request: pytest.FixtureRequest
+) -> None:
+    if database_url.startswith("postgresql"):
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="routing.service reads agents' loads before it takes the rule's lock",
+            )
+        )
+    async with sessions() as session:
+        ana = await add_agent(session, "Ana", capacity=1)
+        bia = await add_agent(session, "Bia", capacity=1)
+        rule_id = await add_rule(session, "Pair", [ana, bia])
+
+    async def intake(i: int) -> str | None:
+        async with sessions() as session:
+            result = await submit(session, f"k{i}", T0)
+            return result.offer.agent_id if result.offer else None
+
+    async with sessions() as holder:
+        # Every intake counts open leads, then queues for the rotation behind the holder.
+        await holder.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
+        intakes = [asyncio.create_task(intake(i)) for i in range(4)]
+        await asyncio.sleep(0.5)
+        await holder.rollback()
+    picks = await asyncio.gather(*intakes)
+
+    assert Counter(picks) == {ana: 1, bia: 1, None: 2}
