@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging.config import LoggingConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent
 PROJECT = ROOT.parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
+REDOC_JS = "/static/vendor/redoc-2.5.4.standalone.js"
+SCHEMA_FAVICON = '<link rel="icon" type="image/png" href="/pwa/icons/icon-192.png">'
 
 
 @get("/health", tags=["health"], summary="Liveness and database check")
@@ -163,6 +166,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 }
             ),
             security=[{"bearer": []}],
+            # Served from our own static files: the schema page must work without internet.
+            render_plugins=[
+                RedocRenderPlugin(
+                    js_url=REDOC_JS, google_fonts=False, path="/redoc", favicon=SCHEMA_FAVICON
+                ),
+                JsonRenderPlugin(),
+            ],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=LoggingConfig(

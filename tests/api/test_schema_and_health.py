@@ -30,3 +30,13 @@ async def test_health_reports_the_database(client: Client) -> None:
     response = await client.get("/health")
 
     assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
+
+
+async def test_schema_page_loads_only_our_own_scripts(client: Client) -> None:
+    page = await client.get("/schema")
+    script = await client.get("/static/vendor/redoc-2.5.4.standalone.js")
+
+    assert page.status_code == 200
+    assert 'src="/static/vendor/redoc-2.5.4.standalone.js"' in page.text
+    assert "https://" not in page.text.split("<body", 1)[0]
+    assert script.status_code == 200
