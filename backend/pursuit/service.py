@@ -40,6 +40,7 @@ DECLINE_REASONS = (
     "other",
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "message", "note")
+NOTE_LIMIT = 4000
 CONTACT_KINDS = ("call", "email", "meeting", "message")
 OUTCOMES = (
     "connected",
@@ -410,6 +411,7 @@ async def decline_offer(
         raise BadInput(
             f"Decline reason {reason!r} is not one of {', '.join(DECLINE_REASONS)}.", field="reason"
         )
+    _check_note(note)
     offer = await _get_offer_for(session, offer_id, agent_id)
     lead = await _locked_lead(session, offer.lead_id)
     note = (note or "").strip() or None
@@ -573,6 +575,14 @@ async def _chase(session: AsyncSession, offer_id: str, now: datetime) -> Offer |
     return next_offer
 
 
+def _check_note(note: str | None) -> None:
+    if note is not None and len(note) > NOTE_LIMIT:
+        raise BadInput(
+            f"A note is at most {NOTE_LIMIT:,} characters; this one has {len(note):,}.",
+            field="note",
+        )
+
+
 async def log_activity(
     session: AsyncSession,
     lead_id: str,
@@ -591,6 +601,7 @@ async def log_activity(
         )
     if outcome is not None and outcome not in OUTCOMES:
         raise BadInput(f"Outcome {outcome!r} is not one of {', '.join(OUTCOMES)}.", field="outcome")
+    _check_note(note)
     # Locked, so that a contact racing the chase for it never lands on a reassigned lead.
     lead = await _locked_lead(session, lead_id)
     owner = await _owner_for_activity(session, lead, agent_id)

@@ -135,6 +135,32 @@ async def test_bad_decline_reason_changes_nothing(client: Client, auth: dict[str
     assert after["offers"][0]["status"] == "pending"
 
 
+async def test_overlong_notes_are_refused_and_change_nothing(
+    client: Client, auth: dict[str, str]
+) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    await make_rule(client, auth, "all", [ana])
+    link = await link_for(client, auth, ana)
+    lead = await post_lead(client, auth, "n1")
+    offer = f"/api/v1/offers/{lead['offer']['id']}"
+    essay = "x" * 4001
+
+    declined = await client.post(
+        f"{offer}/decline", json={"reason": "other", "note": essay}, headers=link
+    )
+    await client.post(f"{offer}/accept", headers=link)
+    logged = await client.post(
+        f"/api/v1/leads/{lead['lead_id']}/activities",
+        json={"kind": "call", "outcome": "connected", "note": essay},
+        headers=link,
+    )
+    after = (await client.get(f"/api/v1/leads/{lead['lead_id']}", headers=auth)).json()
+
+    assert (declined.status_code, logged.status_code) == (422, 422)
+    assert logged.json()["detail"] == "A note is at most 4,000 characters; this one has 4,001."
+    assert (after["status"], after["activities"]) == ("accepted", [])
+
+
 @pytest.mark.parametrize(
     ("rule", "detail"),
     [
