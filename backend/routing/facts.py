@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.pursuit.models import Lead, Offer
@@ -45,6 +45,38 @@ class RoutingFacts(Protocol):
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]: ...
 
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]: ...
+
+
+def _statements() -> tuple[Select[tuple[str, int]], Select[Any], Select[Any]]:
+    """Built once: a statement reused with new values skips building its cache key."""
+    agent_ids: BindParameter[str] = bindparam("agent_ids", expanding=True)
+    since = bindparam("since", type_=Offer.offered_at.type)
+    open_leads = (
+        select(Offer.agent_id.label("agent_id"))
+        .where(Offer.status == "pending", Offer.agent_id.in_(agent_ids))
+        .union_all(
+            select(Lead.owner_id.label("agent_id")).where(
+                Lead.owner_id.in_(agent_ids), Lead.status.in_(OPEN_LEAD_STATUSES)
+            )
+        )
+        .subquery()
+    )
+    loads = select(open_leads.c.agent_id, func.count()).group_by(open_leads.c.agent_id)
+    offered_since = select(Offer.agent_id, Offer.offered_at).where(
+        Offer.agent_id.in_(agent_ids),
+        Offer.offered_at >= since,
+        Offer.offered_at <= bindparam("now", type_=Offer.offered_at.type),
+    )
+    served = (
+        select(Agent.partner_id, func.count(func.distinct(Offer.lead_id)))
+        .join(Agent, Agent.id == Offer.agent_id)
+        .where(Offer.rule_id == bindparam("rule_id"), Offer.offered_at >= since)
+        .group_by(Agent.partner_id)
+    )
+    return loads, offered_since, served
+
+
+LOADS, OFFERED_SINCE, SERVED_BY_GROUP = _statements()
 
 
 def local_midnight(now: datetime, zone: str) -> datetime:
@@ -103,19 +135,7 @@ class DatabaseFacts:
         loads = dict.fromkeys(agent_ids, 0)
         if not agent_ids:
             return loads
-        pending = (
-            select(Offer.agent_id.label("agent_id"))
-            .where(Offer.agent_id.in_(agent_ids), Offer.status == "pending")
-            .union_all(
-                select(Lead.owner_id.label("agent_id")).where(
-                    Lead.owner_id.in_(agent_ids), Lead.status.in_(OPEN_LEAD_STATUSES)
-                )
-            )
-            .subquery()
-        )
-        rows = await self.session.execute(
-            select(pending.c.agent_id, func.count()).group_by(pending.c.agent_id)
-        )
+        rows = await self.session.execute(LOADS, {"agent_ids": agent_ids})
         for agent_id, count in rows.tuples().all():
             if agent_id is not None:
                 loads[agent_id] += count
@@ -127,13 +147,8 @@ class DatabaseFacts:
         if not capped:
             return {}
         since = {a.id: local_midnight(now, a.timezone) for a in capped}
-        rows = await self.session.execute(
-            select(Offer.agent_id, Offer.offered_at).where(
-                Offer.agent_id.in_(list(since)),
-                Offer.offered_at >= min(since.values()),
-                Offer.offered_at <= now,
-            )
-        )
+        window = {"agent_ids": list(since), "since": min(since.values()), "now": now}
+        rows = await self.session.execute(OFFERED_SINCE, window)
         counts: dict[str, int] = defaultdict(int)
         for agent_id, offered_at in rows.tuples().all():
             if offered_at >= since[agent_id]:
@@ -179,12 +194,8 @@ class DatabaseFacts:
 
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]:
         """Leads this rule offered to each partner company (None: employees) lately."""
-        rows = await self.session.execute(
-            select(Agent.partner_id, func.count(func.distinct(Offer.lead_id)))
-            .join(Agent, Agent.id == Offer.agent_id)
-            .where(Offer.rule_id == rule_id, Offer.offered_at >= now - FAIR_SHARE_WINDOW)
-            .group_by(Agent.partner_id)
-        )
+        window = {"rule_id": rule_id, "since": now - FAIR_SHARE_WINDOW}
+        rows = await self.session.execute(SERVED_BY_GROUP, window)
         return {partner_id: count for partner_id, count in rows.tuples().all()}
 
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]:

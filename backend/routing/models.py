@@ -68,3 +68,5 @@ class RoutingState(Base):
 # Counting an agent's open leads reads only these indexes: pending offers, then owned leads.
 Index("ix_offers_status_agent", Offer.status, Offer.agent_id)
 Index("ix_leads_owner_status", Lead.owner_id, Lead.status)
+# Fair shares count the leads one rule offered in a rolling window.
+Index("ix_offers_rule_offered", Offer.rule_id, Offer.offered_at)

@@ -6,7 +6,8 @@ Create Date: 2026-12-03 22:40:00.000000
 
 A roster version that changes with every write to agents, teams, partners or rules,
 kept by triggers so that writes from any process or statement count; routers compare
-it with their in-process copy of the roster. Indexes for counting open leads per agent.
+it with their in-process copy of the roster. Indexes for counting open leads per agent
+and the leads one rule offered lately.
 
 Rebuilding one of the watched tables on SQLite (``batch_alter_table`` copies it to a
 new table) drops its triggers: such a migration must call ``create_triggers`` again.
@@ -81,6 +82,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.create_index('ix_offers_status_agent', ['status', 'agent_id'], unique=False)
+        batch_op.create_index('ix_offers_rule_offered', ['rule_id', 'offered_at'], unique=False)
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.create_index('ix_leads_owner_status', ['owner_id', 'status'], unique=False)
 
@@ -89,6 +91,7 @@ def downgrade() -> None:
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.drop_index('ix_leads_owner_status')
     with op.batch_alter_table('offers', schema=None) as batch_op:
+        batch_op.drop_index('ix_offers_rule_offered')
         batch_op.drop_index('ix_offers_status_agent')
 
     for table in WATCHED:
