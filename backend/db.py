@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import MetaData, String, event
+from sqlalchemy import MetaData, String, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,7 +62,7 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
 
     engine = create_async_engine(
-        url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        url, async_creator=_sqlite_connector(url), pool_size=1, max_overflow=0, pool_timeout=60
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -76,6 +80,38 @@ def create_engine(url: str) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class _SQLiteConnection(aiosqlite.Connection):
+    """An aiosqlite connection that calls SQLite directly while a transaction is open.
+
+    aiosqlite hands every call to its worker thread and back, which costs more than most
+    statements routing sends. Every transaction here begins ``IMMEDIATE`` and so holds the
+    write lock: nothing it runs can wait for another connection, so calls are made in the
+    caller's thread. Connecting and ``BEGIN``, which may wait up to the busy timeout, and
+    ``COMMIT``, which may write a checkpoint to disk, still go through the thread. The
+    hazard: a slow statement inside a transaction holds up the event loop meanwhile.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        connection = self._connection
+        inside = self._running and connection is not None and connection.in_transaction
+        if inside and fn != connection.commit:  # type: ignore[union-attr]
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _sqlite_connector(url: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    database = make_url(url).database or ":memory:"
+
+    async def connect() -> aiosqlite.Connection:
+        # The connection is used from two threads, never from both at once.
+        opened = partial(sqlite3.connect, database, timeout=30, check_same_thread=False)
+        connection = _SQLiteConnection(opened, iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy does: never hold up interpreter exit
+        return await connection
+
+    return connect
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
