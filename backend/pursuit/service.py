@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.db import as_utc, utcnow
-from backend.errors import BadInput, Conflict, Forbidden, NotFound
+from backend.errors import BadInput, Conflict, NotFound
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent
 from backend.routing import service as routing
@@ -637,12 +637,14 @@ async def log_activity(
 
 
 async def _owner_for_activity(session: AsyncSession, lead: Lead, agent_id: str | None) -> str:
-    if lead.owner_id is None:
-        if agent_id is not None and await _has_pending_offer(session, lead.id, agent_id):
-            raise Conflict("Accept the offer before logging activity on this lead.")
-        raise Conflict(f"This lead has no owner yet (it is {lead.status}); accept it first.")
+    """Who the activity is logged for; a rep may log only on the lead they hold."""
     if agent_id is not None and lead.owner_id != agent_id:
-        raise Forbidden("This lead is owned by another agent.")
+        if await _has_pending_offer(session, lead.id, agent_id):
+            raise Conflict("Accept the offer before logging activity on this lead.")
+        # As for reading it: a lead the rep does not hold is not theirs to know about.
+        raise NotFound(f"Lead {lead.id} does not exist or is not yours.")
+    if lead.owner_id is None:
+        raise Conflict(f"This lead has no owner yet (it is {lead.status}); accept it first.")
     return lead.owner_id
 
 

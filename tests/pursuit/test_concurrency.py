@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.errors import Conflict, Forbidden
+from backend.errors import Conflict, Forbidden, NotFound
 from backend.pursuit import service
 from backend.pursuit.models import Lead, Offer
 from backend.routing.models import Rule
@@ -89,7 +89,7 @@ def answered_or_refused(results: list[Any]) -> list[BaseException]:
 
 
 def _refusal(error: BaseException) -> bool:
-    return isinstance(error, Conflict | Forbidden)
+    return isinstance(error, Conflict | Forbidden | NotFound)
 
 
 async def test_fifty_concurrent_intakes_split_evenly_between_two_agents(
@@ -294,7 +294,7 @@ async def test_contact_logged_while_the_lead_is_reclaimed_is_refused(sessions: S
         lead = await service.get_lead(session, lead_id)
 
     assert [o.agent_id for o in moved] == [bia]
-    assert [type(r) for r in refused] == [Conflict]
+    assert [type(r) for r in refused] == [NotFound]  # the lead is no longer hers
     assert (lead.status, lead.owner_id, lead.first_contact_at) == ("offered", None, None)
     assert await check_invariants(sessions) == []
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backend.errors import BadInput, Conflict, Forbidden
+from backend.errors import BadInput, Conflict, NotFound
 from backend.intake.schemas import LeadIn
 from backend.intake.service import submit_inquiry
 from backend.pursuit import service
@@ -190,7 +190,7 @@ async def test_activity_needs_ownership(sessions: Any) -> None:
         with pytest.raises(Conflict, match="Accept the offer before logging activity"):
             await service.log_activity(session, result.lead.id, agent_id=a, kind="call")
         await service.accept_offer(session, result.offer.id, agent_id=a, now=T0)
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound, match="does not exist or is not yours"):
             await service.log_activity(session, result.lead.id, agent_id=b, kind="call")
         with pytest.raises(BadInput, match="Activity kind 'fax'"):
             await service.log_activity(session, result.lead.id, agent_id=a, kind="fax")
