@@ -86,9 +86,16 @@ def validation_error_handler(
     problems = exc.extra if isinstance(exc.extra, list) else []
     parts = []
     for item in problems:
-        if isinstance(item, dict):
-            key = item.get("key") or item.get("source") or "body"
-            parts.append(f"{key}: {item.get('message', 'is not valid')}")
+        if not isinstance(item, dict):
+            continue
+        key = item.get("key") or item.get("source") or "body"
+        message = str(item.get("message", "is not valid"))
+        if key == "data" and message == "'data'":
+            parts.append("the body is empty; send a JSON object")
+        elif key == "data":
+            parts.append(f"the body must be a JSON object ({message.lower()})")
+        else:
+            parts.append(f"{key}: {message}")
     detail = "The request is not valid"
     detail += (": " + "; ".join(parts) + ".") if parts else f": {exc.detail}."
     return Response(

@@ -69,6 +69,27 @@ async def test_broken_json_is_a_400_with_a_sentence(client: Client, auth: dict[s
 
 
 @pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"", "The request is not valid: the body is empty; send a JSON object."),
+        (
+            b"[1]",
+            "The request is not valid: the body must be a JSON object "
+            "(expected `object`, got `array`).",
+        ),
+    ],
+)
+async def test_body_that_is_no_object_says_so(
+    client: Client, auth: dict[str, str], body: bytes, detail: str
+) -> None:
+    response = await client.post(
+        "/api/v1/leads", content=body, headers={**auth, "content-type": "application/json"}
+    )
+
+    assert (response.status_code, response.json()["detail"]) == (400, detail)
+
+
+@pytest.mark.parametrize(
     ("headers", "status", "detail"),
     [
         ({}, 401, "Send an 'Authorization: Bearer <token>' header."),
