@@ -77,7 +77,9 @@ def local_time(value: datetime, timezone: str) -> str:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    return f"{value.astimezone(zone):%H:%M} ({zone.key})"
+    local, today = value.astimezone(zone), datetime.now(zone).date()
+    shown = f"{local:%H:%M}" if local.date() == today else f"{local:%a %d %b, %H:%M}"
+    return f"{shown} ({zone.key})"
 
 
 def lead_name(lead: Any) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import struct
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from litestar import Litestar
 
-from backend.rep.controllers import LINK_GONE
+from backend.rep.controllers import LINK_GONE, local_time
 from tests.console.html import Element, parse
 from tests.factories import Client, link_for, make_agent, make_rule, post_lead
 
@@ -303,3 +305,16 @@ async def test_offline_page_is_served(client: Client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert parse(response.text).tags("h1")[0].text == "You are offline"
+
+
+def test_deadline_names_the_day_unless_it_is_today() -> None:
+    zone = ZoneInfo("America/Sao_Paulo")
+    now = datetime.now(zone)
+    later_today = now.replace(hour=23, minute=59, second=0, microsecond=0)
+    next_week = now + timedelta(days=7)
+
+    today_text = local_time(later_today, "America/Sao_Paulo")
+    later_text = local_time(next_week, "America/Sao_Paulo")
+
+    assert today_text == "23:59 (America/Sao_Paulo)"
+    assert later_text == f"{next_week:%a %d %b, %H:%M} (America/Sao_Paulo)"
