@@ -46,6 +46,7 @@ from backend.pursuit.models import Lead, Offer
 from backend.pursuit.service import open_lead
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.models import Decision, Rotation, Rule
+from backend.routing.snapshot import snapshot
 
 GOAL_P99_MS = 5.0
 # A Tuesday afternoon in Europe; leads then arrive every STEP, so a run crosses the
@@ -805,12 +806,11 @@ def measure_direct_statement(database: Path, count: int) -> dict[str, float]:
 
 
 async def measure_roster_read(factory: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-    """What rebuilding an in-process roster from scratch would cost: every agent and rule."""
+    """What the first decision after a roster change pays: the snapshot read afresh."""
 
     async def read_all() -> None:
         async with factory() as session:
-            (await session.scalars(select(Agent))).all()
-            (await session.scalars(select(Rule).where(Rule.active.is_(True)))).all()
+            await snapshot(session, None)
 
     return summary(await time_each(10, read_all))
 
@@ -949,7 +949,7 @@ def print_report(data: dict[str, Any]) -> None:
         ("one_row_write", "one-row write transaction"),
     ):
         print(_row(label, data["ceilings_ms"][key]))
-    print(_row(f"read whole roster ({seeded['agents']:,} + rules)", data["roster_read_ms"]))
+    print(_row(f"roster snapshot ({seeded['agents']:,} + rules)", data["roster_read_ms"]))
     print(
         f"goal      p99 {data['decision_ms']['p99']:.1f} ms = {ratios['p99_to_goal']:.1f}x the "
         f"{GOAL_P99_MS:.0f} ms goal; p50 = {ratios['p50_in_statements']:.0f} bare statements = "
