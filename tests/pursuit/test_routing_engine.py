@@ -71,6 +71,10 @@ async def team_with_manager(session: AsyncSession, name: str) -> str:
     return team.id
 
 
+async def team_rule(session: AsyncSession, team_id: str) -> None:
+    await add_rule(session, "Field", [], pool={"team_ids": [team_id]}, strategy="round_robin")
+
+
 async def alerts_of(session: AsyncSession, lead_id: str) -> list[Any]:
     journey = await service.journey(session, lead_id)
     return [e for e in journey["events"] if e.type == "alert"]
@@ -184,7 +188,7 @@ async def test_round_robin_with_an_agent_added_and_one_removed_stays_fair(
     async with sessions() as session:
         team = (await create_team(session, "Field")).id
         a, b, c = [await add_agent(session, n, team_id=team) for n in ("A", "B", "C")]
-        await create_rule_for_team(session, team)
+        await team_rule(session, team)
         before = await route_many(session, "r", 4)
         d = await add_agent(session, "D", team_id=team)
         await update_agent(session, b, {"team_id": None})
@@ -193,10 +197,6 @@ async def test_round_robin_with_an_agent_added_and_one_removed_stays_fair(
 
     assert before == [a, b, c, a]
     assert after == [d, c, a, d, c, a]
-
-
-async def create_rule_for_team(session: AsyncSession, team_id: str) -> None:
-    await add_rule(session, "Field", [], pool={"team_ids": [team_id]}, strategy="round_robin")
 
 
 async def test_preferred_tier_first_and_the_next_only_when_none_is_eligible(
