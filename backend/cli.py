@@ -234,11 +234,13 @@ def replay_lines(report: Any) -> list[str]:
     ]
 
 
-def text_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    """Columns padded to their widest cell; numbers right-aligned."""
+def text_table(
+    headers: list[str], rows: list[list[Any]], right: list[bool] | None = None
+) -> list[str]:
+    """Columns padded to their widest cell; numbers (or columns ``right`` marks) to the right."""
     cells = [headers, *[[str(v) for v in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = [
+    numeric = right or [
         bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(headers))
     ]
 
@@ -249,6 +251,99 @@ def text_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
         return "  ".join(padded).rstrip()
 
     return [line(row) for row in cells]
+
+
+SIMULATED_FIGURES = (
+    "lrl",
+    "lost_revenue",
+    "pursuit_rate",
+    "accept_time_p50_s",
+    "contact_time_p50_s",
+    "won_revenue",
+    "partner_share",
+)
+
+
+@main.command()
+@click.option(
+    "--agents-model",
+    "agents_model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Agents-model JSON file (default: the bundled scenario).",
+)
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed of leads and answers.")
+@click.option("--olist", is_flag=True, help="Replay the bundled Olist funnel sample instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def simulate(agents_model: Path | None, seed: int, olist: bool, as_json: bool) -> None:
+    """Run one lead stream through round_robin, least_loaded and score, with the same seeds.
+
+    Nothing is read from or written to the database.
+    """
+    from backend.scoring import simulation
+
+    if olist and agents_model is not None:
+        raise click.UsageError("--olist replays the Olist sample; it takes no --agents-model.")
+    if olist:
+        from backend.scoring.olist import olist_scenario
+
+        scenario = olist_scenario()
+    else:
+        try:
+            scenario = simulation.load_scenario(
+                agents_model or simulation.SCENARIOS_DIR / "default.json"
+            )
+        except ValueError as exc:
+            raise FileRefused(str(exc).splitlines()[0]) from exc
+    results = simulation.simulate(scenario, seed)
+    if as_json:
+        figures = {
+            strategy: {name: getattr(result, name) for name in SIMULATED_FIGURES}
+            for strategy, result in results.items()
+        }
+        click.echo(json.dumps(figures, indent=2))
+    else:
+        click.echo("\n".join(simulation_lines(scenario.name, seed, results)))
+
+
+def simulation_lines(name: str, seed: int, results: dict[str, Any]) -> list[str]:
+    """One row per strategy; times are medians from each lead's arrival."""
+    leads = next(iter(results.values())).leads
+    rows = [
+        [
+            strategy,
+            f"{r.lrl:,.2f}",
+            f"{r.lost_revenue:,.0f}",
+            f"{r.pursuit_rate:.1%}",
+            _duration(r.accept_time_p50_s),
+            _duration(r.contact_time_p50_s),
+            f"{r.won_revenue:,.0f}",
+            ", ".join(f"{p} {v:.2f}" for p, v in r.partner_share.items()) or "-",
+        ]
+        for strategy, r in results.items()
+    ]
+    headers = [
+        "Strategy",
+        "LRL",
+        "Lost revenue",
+        "Pursued",
+        "Accept p50",
+        "Contact p50",
+        "Won revenue",
+        "Partner share / fair",
+    ]
+    return [
+        f"Scenario {name!r}: {leads} leads, seed {seed}, through each strategy; nothing was saved.",
+        "",
+        *text_table(headers, rows, [False, *[True] * 6, False]),
+    ]
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @main.command()
