@@ -1,11 +1,11 @@
-"""The evidence behind pursuit scores: per agent, per team or partner, and reachability."""
+"""The evidence behind pursuit scores: per agent, per team or partner, reachability, trend."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, utcnow
@@ -42,3 +42,19 @@ class GroupEvidence(Base):
     key: Mapped[str] = mapped_column(String(48), primary_key=True)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScoreSnapshot(Base):
+    """An agent's score as it stood on one UTC day: the points of their trend.
+
+    The score of a past instant cannot be recovered from decayed statistics, so it is
+    kept; a later look on the same day replaces the day's row.
+    """
+
+    __tablename__ = "score_snapshots"
+
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    observations: Mapped[int] = mapped_column(Integer, default=0)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,16 +13,18 @@ Each updates the agent's evidence and that of their peer group (team, else partn
 company) in O(1), inside the caller's transaction: none of them commits. Routing reads
 ``sample_scores`` (Thompson draws for the ``score`` strategy), ``scores_for`` (the
 explained scores) and ``unreachable_agents`` (who must not be offered leads).
-``restore_agent`` is the manager's one action and commits.
+``restore_agent`` is the manager's one action and commits. ``own_score`` is what a
+rep sees of their score; ``keep_snapshots`` and ``trends`` keep and read the daily
+scores behind each agent's trend.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -32,9 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import as_utc
 from backend.errors import BadInput
 from backend.roster import service as roster
-from backend.scoring import model
+from backend.scoring import advice, model
 from backend.scoring.model import AgentScore, Prior, ScoringConfig, Stats
-from backend.scoring.models import AgentEvidence, GroupEvidence
+from backend.scoring.models import AgentEvidence, GroupEvidence, ScoreSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -351,3 +353,84 @@ async def leaderboard(
     reach = await reachability(session, ids)
     board = [Standing(a.id, a.name, scores[a.id], reach[a.id]) for a in agents]
     return sorted(board, key=lambda s: (-s.score.score, s.name, s.agent_id))
+
+
+@dataclass(frozen=True)
+class OwnScore:
+    """A rep's score and, in plain words, the parts that cost it most."""
+
+    score: AgentScore
+    tips: list[str]
+
+    @property
+    def has_history(self) -> bool:
+        return self.score.observations > 0
+
+
+async def own_score(
+    session: AsyncSession, agent_id: str, now: datetime, config: ScoringConfig = DEFAULT_CONFIG
+) -> OwnScore:
+    """The agent's score at ``now``; with no history, the team prior and no tips."""
+    ((stats, prior),) = (await _inputs(session, [agent_id], now, config)).values()
+    scored = model.explain(stats, prior, _seconds(now), config)
+    seen = stats.as_of(_seconds(now), config) if stats is not None else None
+    return OwnScore(scored, advice.tips(scored, seen, config))
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """An agent's score on ``day``, or ``None`` when none was kept that week."""
+
+    day: date
+    score: float | None
+
+
+async def keep_snapshots(
+    session: AsyncSession, scores: Mapping[str, AgentScore], now: datetime
+) -> None:
+    """Keep each score as its agent's snapshot for the UTC day of ``now``. Commits."""
+    if not scores:
+        return
+    day, at = as_utc(now).date(), as_utc(now)
+    rows = [
+        {
+            "agent_id": i,
+            "day": day,
+            "score": s.score,
+            "observations": s.observations,
+            "taken_at": at,
+        }
+        for i, s in scores.items()
+    ]
+    insert = _insert_for(session)(ScoreSnapshot).values(rows)
+    kept = {name: insert.excluded[name] for name in ("score", "observations", "taken_at")}
+    await session.execute(
+        insert.on_conflict_do_update(index_elements=["agent_id", "day"], set_=kept)
+    )
+    await session.commit()
+
+
+async def trends(
+    session: AsyncSession, agent_ids: Iterable[str], now: datetime, weeks: int = 4
+) -> dict[str, list[TrendPoint]]:
+    """Each agent's score 4, 3, 2 and 1 weeks before ``now`` (for ``weeks`` 4), oldest first.
+
+    A week's point is the latest snapshot kept in the seven days up to it.
+    """
+    ids = list(dict.fromkeys(agent_ids))
+    today = as_utc(now).date()
+    days = [today - timedelta(weeks=w) for w in range(weeks, 0, -1)]
+    query = select(ScoreSnapshot).where(
+        ScoreSnapshot.agent_id.in_(ids),
+        ScoreSnapshot.day > days[0] - timedelta(days=7),
+        ScoreSnapshot.day <= days[-1],
+    )
+    kept: dict[str, dict[date, float]] = {i: {} for i in ids}
+    for row in (await session.scalars(query)).all():
+        kept[row.agent_id][row.day] = row.score
+    return {i: [_point(kept[i], day) for day in days] for i in ids}
+
+
+def _point(kept: Mapping[date, float], day: date) -> TrendPoint:
+    week = [d for d in kept if day - timedelta(days=7) < d <= day]
+    return TrendPoint(day, kept[max(week)] if week else None)
