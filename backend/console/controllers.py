@@ -1,4 +1,4 @@
-"""The manager console: sign-in, dashboard, lead journeys, rules and replays; the landing page.
+"""The manager console: sign-in, dashboard, lead journeys, rules, replays, scores; the landing page.
 
 Console pages need a signed-in user in the session cookie; without one a page redirects to
 the login form and an htmx request is told to go there instead of swapping it in.
@@ -23,6 +23,7 @@ from backend.access.service import authenticate_user, use_sign_in_link
 from backend.console import service
 from backend.console.formatting import HELPERS, figure_cards, when
 from backend.errors import BadInput, NotAuthenticated, NotFound
+from backend.scoring import advice
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,12 @@ class ReplayUpload:
 
 
 REPLAY_HELPERS: dict[str, Any] = {"offered_bars": service.offered_bars}
+SCORE_HELPERS: dict[str, Any] = {
+    "sparkline": service.sparkline,
+    "part_label": advice.LABELS.get,
+    "estimate_text": advice.estimate_text,
+    "reason_text": advice.reason_text,
+}
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> Template:
@@ -235,6 +242,48 @@ class ConsoleController(Controller):
             problem=problem,
             **REPLAY_HELPERS,
         )
+
+    @get("/scores")
+    async def scores(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        overview = await service.scores_overview(db_session, datetime.now(UTC))
+        return render(
+            "scores.html", user=request.session, overview=overview, message=None, **SCORE_HELPERS
+        )
+
+    @get("/scores/{agent_id:str}")
+    async def agent_score(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        agent_id: FromPath[str],
+    ) -> Template:
+        try:
+            view = await service.agent_score(db_session, agent_id, datetime.now(UTC))
+        except NotFound as exc:
+            return render("not_found.html", 404, user=request.session, message=exc.message)
+        return render("agent_score.html", user=request.session, view=view, **SCORE_HELPERS)
+
+    @post("/scores/{agent_id:str}/restore", status_code=200)
+    async def restore(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        agent_id: FromPath[str],
+    ) -> Response[Any]:
+        """Restore an unreachable agent; htmx gets the unreachable list, a form the agent's page."""
+        by = str(request.session.get("user_id", ""))
+        try:
+            name = await service.restore(db_session, agent_id, datetime.now(UTC), by)
+        except NotFound as exc:
+            return render("not_found.html", 404, user=request.session, message=exc.message)
+        logger.info("agent restored from console agent_id=%s user_id=%s", agent_id, by)
+        if not is_htmx(request):
+            return Redirect(f"/console/scores/{agent_id}", status_code=303)
+        overview = await service.scores_overview(db_session, datetime.now(UTC))
+        message = f"{name} is reachable again and will be offered leads."
+        return render("_unreachable.html", overview=overview, message=message, **SCORE_HELPERS)
 
     @get("/{rest:path}")
     async def unknown(self, request: Request[Any, Any, Any], rest: FromPath[str]) -> Template:

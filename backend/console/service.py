@@ -1,8 +1,9 @@
-"""What the manager console shows: figures, leads, a lead's journey, rules and replays.
+"""What the manager console shows: figures, leads, a lead's journey, rules, replays, scores.
 
-Each function gathers what one screen needs from the owning domains' services; nothing
-here writes, and a replay rolls back what it read. Dates chosen in the console are whole
-UTC days, ``until`` included.
+Each function gathers what one screen needs from the owning domains' services. Nothing
+here writes but two things: looking at scores keeps the day's snapshot for the trend, and
+restoring an agent is the manager's action. A replay rolls back what it read. Dates
+chosen in the console are whole UTC days, ``until`` included.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from backend.errors import BadInput
 from backend.intake.service import inquiries_for_lead
 from backend.pursuit import service as pursuit
 from backend.reports.service import Money, Summary, summary
+from backend.roster import service as roster
 from backend.roster.service import agent_names
 from backend.routing.health import RuleHealth, rule_health
 from backend.routing.replay import ReplayReport, parse_proposal, proposal_json, replay
 from backend.routing.service import list_rules
+from backend.scoring import service as scoring
+from backend.scoring.service import Reachability, Standing, TrendPoint
 
 LEAD_STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned")
 PAGE_SIZE = 25
@@ -253,3 +257,102 @@ def offered_bars(report: ReplayReport) -> list[Bar]:
         )
         for a in report.agents
     ]
+
+
+@dataclass(frozen=True)
+class Board:
+    """One leaderboard: a team's or partner company's active agents, best score first."""
+
+    kind: str
+    key: str
+    name: str
+    standings: list[Standing]
+
+
+@dataclass
+class ScoresOverview:
+    boards: list[Board]
+    unreachable: list[Standing]
+    trends: dict[str, list[TrendPoint]]
+
+
+async def scores_overview(session: AsyncSession, now: datetime) -> ScoresOverview:
+    """A board per team and per partner company (agents in neither get their own)."""
+    everyone = await scoring.leaderboard(session, now)
+    await scoring.keep_snapshots(session, {s.agent_id: s.score for s in everyone}, now)
+    agents = {a.id: a for a in await roster.list_agents(session)}
+    trends = await scoring.trends(session, [s.agent_id for s in everyone], now)
+    for standing in everyone:
+        trends[standing.agent_id].append(TrendPoint(now.date(), standing.score.score))
+
+    boards = [
+        Board(kind, key, name, [s for s in everyone if getattr(agents[s.agent_id], field) == key])
+        for kind, field, names in (
+            ("team", "team_id", await roster.team_names(session)),
+            ("partner", "partner_id", await roster.partner_names(session)),
+        )
+        for key, name in names.items()
+    ]
+    loose = [
+        s for s in everyone if not (agents[s.agent_id].team_id or agents[s.agent_id].partner_id)
+    ]
+    boards.append(Board("none", "", "No team or partner", loose))
+    unreachable = sorted((s for s in everyone if not s.reach.reachable), key=_unreachable_order)
+    return ScoresOverview([b for b in boards if b.standings], unreachable, trends)
+
+
+def _unreachable_order(standing: Standing) -> tuple[datetime, str]:
+    return standing.reach.unreachable_since or datetime.min.replace(tzinfo=UTC), standing.name
+
+
+@dataclass
+class AgentScoreView:
+    """One agent's score explained: every part, their trend, and what would raise it."""
+
+    agent: Any
+    own: scoring.OwnScore
+    reach: Reachability
+    trend: list[TrendPoint]
+    team: str | None
+    partner: str | None
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        return self.own.score.explain()
+
+
+async def agent_score(session: AsyncSession, agent_id: str, now: datetime) -> AgentScoreView:
+    agent = await roster.get_agent(session, agent_id)
+    own = await scoring.own_score(session, agent.id, now)
+    await scoring.keep_snapshots(session, {agent.id: own.score}, now)
+    trend = (await scoring.trends(session, [agent.id], now))[agent.id]
+    reach = (await scoring.reachability(session, [agent.id]))[agent.id]
+    teams, partners = await roster.team_names(session), await roster.partner_names(session)
+    return AgentScoreView(
+        agent=agent,
+        own=own,
+        reach=reach,
+        trend=[*trend, TrendPoint(now.date(), own.score.score)],
+        team=teams.get(agent.team_id or ""),
+        partner=partners.get(agent.partner_id or ""),
+    )
+
+
+async def restore(session: AsyncSession, agent_id: str, now: datetime, by: str) -> str:
+    """Make the agent reachable again; answers the agent's name for the confirmation."""
+    agent = await roster.get_agent(session, agent_id)
+    name = agent.name
+    await scoring.restore_agent(session, agent_id, now, by)
+    return name
+
+
+def sparkline(points: list[TrendPoint], width: int = 96, height: int = 28) -> dict[str, Any]:
+    """SVG coordinates for a trend of scores 0 to 100; weeks with no score are skipped."""
+    step = width / max(len(points) - 1, 1)
+    dots = [
+        (round(i * step, 1), round(height - 2 - p.score / 100 * (height - 4), 1))
+        for i, p in enumerate(points)
+        if p.score is not None
+    ]
+    line = " ".join(f"{x},{y}" for x, y in dots)
+    return {"width": width, "height": height, "line": line, "dots": dots}

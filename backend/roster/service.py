@@ -293,6 +293,16 @@ async def agent_names(session: AsyncSession) -> dict[str, str]:
     return {agent_id: name for agent_id, name in rows.all()}
 
 
+async def team_names(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(select(Team.id, Team.name).order_by(Team.name))
+    return {team_id: name for team_id, name in rows.all()}
+
+
+async def partner_names(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(select(Partner.id, Partner.name).order_by(Partner.name))
+    return {partner_id: name for partner_id, name in rows.all()}
+
+
 async def team_by_name(session: AsyncSession, name: str) -> Team:
     team = await session.scalar(select(Team).where(Team.name == name))
     if team is None:

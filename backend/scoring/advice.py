@@ -19,6 +19,11 @@ LABELS = {
     "conversion": "Leads won",
     "reach": "Offers and notifications answered",
 }
+REASONS = {
+    "offers_expired": "Recent offers all expired",
+    "notifications_bounced": "Notifications bounced",
+    "manager": "Marked by a manager",
+}
 SMALLEST_POINTS = 0.5
 """A part costing fewer score points than this is not worth a sentence."""
 
@@ -51,6 +56,11 @@ TIME_ADVICE = {
     "accept_time": ("Answer offers sooner", "you typically answer after"),
     "contact_time": ("Get in touch sooner after accepting", "your first contact typically comes"),
 }
+
+
+def reason_text(reason: str | None) -> str:
+    """Why an agent is not reachable, as a manager reads it."""
+    return REASONS.get(reason or "", "Not reachable")
 
 
 def spoken_duration(seconds: float) -> str:
