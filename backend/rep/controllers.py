@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +35,7 @@ from backend.pursuit.service import (
     log_activity,
 )
 from backend.roster.service import get_agent
+from backend.scoring.service import own_score
 
 logger = logging.getLogger(__name__)
 
@@ -122,14 +123,16 @@ async def queue_view(
     status_code: int = 200,
     highlight: str | None = None,
 ) -> Template:
-    """The rep's queue: the fragment for htmx, the whole page for a plain form post."""
+    """The rep's queue: the fragment for htmx, the whole page (with their score) otherwise."""
     queue = await agent_queue(session, rep.id)
-    name = "_queue.html" if is_htmx(request) else "app.html"
+    htmx = is_htmx(request)
+    own = None if htmx else await own_score(session, rep.id, datetime.now(UTC))
     return render(
-        name,
+        "_queue.html" if htmx else "app.html",
         status_code,
         rep=rep,
         queue=queue,
+        own=own,
         message=message,
         failed=failed,
         highlight=highlight,

@@ -361,20 +361,30 @@ class OwnScore:
 
     score: AgentScore
     tips: list[str]
+    peer_group: str = EVERYONE
 
     @property
     def has_history(self) -> bool:
         return self.score.observations > 0
+
+    @property
+    def peers_average(self) -> str:
+        """Whose average the score starts from, as the rep would say it."""
+        kind = self.peer_group.split(":", 1)[0]
+        whose = {"team": "your team's", "partner": "your company's"}.get(kind, "all reps'")
+        return f"{whose} average"
 
 
 async def own_score(
     session: AsyncSession, agent_id: str, now: datetime, config: ScoringConfig = DEFAULT_CONFIG
 ) -> OwnScore:
     """The agent's score at ``now``; with no history, the team prior and no tips."""
-    ((stats, prior),) = (await _inputs(session, [agent_id], now, config)).values()
+    agent = await roster.get_agent(session, agent_id)
+    ((stats, prior),) = (await _inputs(session, [agent.id], now, config)).values()
     scored = model.explain(stats, prior, _seconds(now), config)
     seen = stats.as_of(_seconds(now), config) if stats is not None else None
-    return OwnScore(scored, advice.tips(scored, seen, config))
+    group = peer_group(agent.team_id, agent.partner_id)
+    return OwnScore(scored, advice.tips(scored, seen, config), group)
 
 
 @dataclass(frozen=True)
