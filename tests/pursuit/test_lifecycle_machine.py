@@ -37,7 +37,7 @@ from tests.pursuit.test_concurrency import check_invariants
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ACCEPT_S, CONTACT_S = 60, 300
 MACHINE_SETTINGS = settings(
-    max_examples=25,
+    max_examples=20,
     stateful_step_count=15,
     deadline=None,
     database=None,
