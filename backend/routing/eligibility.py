@@ -11,10 +11,11 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from backend.routing.territory import normalize_postal, territory_miss
+from backend.routing.territory import Coverage, Place, normalize_postal
 from backend.routing.territory import territory_covers as territory_covers
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_END = 24 * 3600 * 1_000_000 - 1  # "24:00": the last microsecond before midnight
 
 
 class LeadFacts(Protocol):
@@ -120,38 +121,186 @@ def ineligibility(
 
 def unavailability(agent: AgentFacts, now: datetime, load: int, offered_today: int) -> list[str]:
     """Why the agent cannot take any lead right now, whatever the lead."""
-    reasons: list[str] = []
-    if not agent.active:
-        reasons.append("inactive")
-    if agent.out_of_office_until is not None and agent.out_of_office_until > now:
-        reasons.append(f"out of office until {agent.out_of_office_until.isoformat()}")
-    if not within_working_hours(agent.working_hours, agent.timezone, now):
-        local = now.astimezone(ZoneInfo(agent.timezone))
-        reasons.append(f"outside working hours ({local:%a %H:%M} {agent.timezone})")
-    if load >= agent.capacity:
-        reasons.append(f"at capacity ({load} of {agent.capacity} open leads)")
-    if agent.daily_cap is not None and offered_today >= agent.daily_cap:
-        reasons.append(f"reached the daily cap ({offered_today} of {agent.daily_cap} leads today)")
-    return reasons
+    return AgentProfile.of(agent).unavailability(Clock(now), load, offered_today)
 
 
 def misfit(agent: AgentFacts, lead: LeadFacts) -> list[str]:
     """Why this lead is not one the agent handles: place, product, language, value, origin."""
-    reasons: list[str] = []
-    if miss := territory_miss(agent.territories, lead, agent.latitude, agent.longitude):
-        reasons.append(miss)
-    if agent.products and lead.product not in agent.products:
-        reasons.append(f"does not handle product {lead.product or '(none given)'}")
-    if agent.languages and lead.language and lead.language not in agent.languages:
-        reasons.append(f"does not speak {lead.language}")
-    band = value_band_miss(agent.value_min, agent.value_max, lead.value)
-    if band:
-        reasons.append(band)
-    if agent.sources and not any(_same(lead.source, s) for s in agent.sources):
-        reasons.append(f"does not take leads from source {lead.source}")
-    if agent.campaigns and not any(_same(lead.campaign, c) for c in agent.campaigns):
-        reasons.append(f"does not take leads from campaign {lead.campaign or '(none given)'}")
-    return reasons
+    return AgentProfile.of(agent).misfit(LeadView.of(lead))
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyHours:
+    """Working hours parsed once: per weekday from Monday, intervals in microseconds of the day.
+
+    Answers what ``within_working_hours`` answers, given the local weekday and clock.
+    """
+
+    days: tuple[tuple[tuple[int, int], ...], ...]
+
+    @classmethod
+    def of(cls, hours: dict[str, Any]) -> WeeklyHours:
+        days = (hours.get(day) or () for day in WEEKDAYS)
+        return cls(tuple(tuple((_micros(s), _micros(e)) for s, e in day) for day in days))
+
+    def open_at(self, weekday: int, clock: int) -> bool:
+        for start, end in self.days[weekday]:
+            if (start <= clock < end) if start < end else clock >= start:
+                return True
+        # Index -1 is Sunday: Monday's early hours continue Sunday's overnight shifts.
+        return any(end <= start and clock < end for start, end in self.days[weekday - 1])
+
+
+def _micros(value: str) -> int:
+    parsed = _parse_clock(value)
+    if parsed == time.max:
+        return DAY_END
+    return (parsed.hour * 60 + parsed.minute) * 60_000_000
+
+
+class Clock:
+    """One instant as each time zone sees it; each zone is converted once."""
+
+    __slots__ = ("_closed", "_local", "now")
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._local: dict[ZoneInfo, tuple[int, int]] = {}
+        self._closed: dict[str, str] = {}
+
+    def local(self, zone: ZoneInfo) -> tuple[int, int]:
+        """The weekday (Monday 0) and microseconds since local midnight in ``zone``."""
+        found = self._local.get(zone)
+        if found is None:
+            local = self.now.astimezone(zone)
+            seconds = (local.hour * 60 + local.minute) * 60 + local.second
+            found = self._local[zone] = (local.weekday(), seconds * 1_000_000 + local.microsecond)
+        return found
+
+    def closed(self, zone: str) -> str:
+        """The reason given to an agent outside working hours in ``zone``."""
+        found = self._closed.get(zone)
+        if found is None:
+            local = self.now.astimezone(ZoneInfo(zone))
+            found = self._closed[zone] = f"outside working hours ({local:%a %H:%M} {zone})"
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class LeadView:
+    """What eligibility reads about a lead, with its text normalized once per decision."""
+
+    place: Place
+    product: str | None
+    language: str | None
+    value: float | None
+    source: str
+    source_key: str | None
+    campaign: str | None
+    campaign_key: str | None
+
+    @classmethod
+    def of(cls, lead: LeadFacts) -> LeadView:
+        source, campaign = lead.source, lead.campaign
+        return cls(
+            Place.of(lead),
+            lead.product,
+            lead.language,
+            lead.value,
+            source,
+            _key(source),
+            campaign,
+            _key(campaign),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    """What eligibility reads about an agent, parsed once: hours, zone, territories, lists.
+
+    Built from one state of the agent; a changed agent needs a new profile.
+    """
+
+    active: bool
+    out_of_office_until: datetime | None
+    timezone: str
+    zone: ZoneInfo | None  # only looked up when there are working hours
+    hours: WeeklyHours | None
+    capacity: int
+    daily_cap: int | None
+    coverage: Coverage
+    products: tuple[str, ...]
+    languages: tuple[str, ...]
+    sources: frozenset[str] | None  # None: takes leads from any source
+    campaigns: frozenset[str] | None
+    value_min: float | None
+    value_max: float | None
+
+    @classmethod
+    def of(cls, agent: AgentFacts) -> AgentProfile:
+        hours = agent.working_hours
+        return cls(
+            active=agent.active,
+            out_of_office_until=agent.out_of_office_until,
+            timezone=agent.timezone,
+            zone=None if hours is None else ZoneInfo(agent.timezone),
+            hours=None if hours is None else WeeklyHours.of(hours),
+            capacity=agent.capacity,
+            daily_cap=agent.daily_cap,
+            coverage=Coverage.of(agent.territories or (), agent.latitude, agent.longitude),
+            products=tuple(agent.products or ()),
+            languages=tuple(agent.languages or ()),
+            sources=_keys(agent.sources),
+            campaigns=_keys(agent.campaigns),
+            value_min=agent.value_min,
+            value_max=agent.value_max,
+        )
+
+    def unavailability(self, clock: Clock, load: int, offered_today: int) -> list[str]:
+        """Why the agent cannot take any lead at the clock's instant, whatever the lead."""
+        reasons: list[str] = []
+        if not self.active:
+            reasons.append("inactive")
+        away = self.out_of_office_until
+        if away is not None and away > clock.now:
+            reasons.append(f"out of office until {away.isoformat()}")
+        hours, zone = self.hours, self.zone
+        if hours is not None and zone is not None and not hours.open_at(*clock.local(zone)):
+            reasons.append(clock.closed(self.timezone))
+        if load >= self.capacity:
+            reasons.append(f"at capacity ({load} of {self.capacity} open leads)")
+        cap = self.daily_cap
+        if cap is not None and offered_today >= cap:
+            reasons.append(f"reached the daily cap ({offered_today} of {cap} leads today)")
+        return reasons
+
+    def misfit(self, lead: LeadView) -> list[str]:
+        """Why this lead is not one the agent handles: place, product, language, value, origin."""
+        reasons: list[str] = []
+        if miss := self.coverage.miss(lead.place):
+            reasons.append(miss)
+        if self.products and lead.product not in self.products:
+            reasons.append(f"does not handle product {lead.product or '(none given)'}")
+        if self.languages and lead.language and lead.language not in self.languages:
+            reasons.append(f"does not speak {lead.language}")
+        if band := value_band_miss(self.value_min, self.value_max, lead.value):
+            reasons.append(band)
+        if self.sources is not None and lead.source_key not in self.sources:
+            reasons.append(f"does not take leads from source {lead.source}")
+        if self.campaigns is not None and lead.campaign_key not in self.campaigns:
+            reasons.append(f"does not take leads from campaign {lead.campaign or '(none given)'}")
+        return reasons
+
+
+def _key(text: str | None) -> str | None:
+    return None if text is None else text.strip().lower()
+
+
+def _keys(texts: list[str] | None) -> frozenset[str] | None:
+    """Lower-cased, trimmed texts to compare with; None when the list is empty."""
+    if not texts:
+        return None
+    return frozenset(t.strip().lower() for t in texts if t is not None)
 
 
 def value_band_miss(low: float | None, high: float | None, value: float | None) -> str | None:

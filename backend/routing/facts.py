@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
-from backend.routing.eligibility import History
+from backend.routing.eligibility import AgentProfile, History
 from backend.routing.models import Rotation, Rule
 from backend.routing.snapshot import Snapshot, snapshot, version_query
 from backend.routing.strategies import Turn
@@ -31,6 +31,8 @@ class RoutingFacts(Protocol):
     async def pool_agents(self, pool: dict[str, Any]) -> list[Agent]: ...
 
     async def agents(self, agent_ids: set[str]) -> dict[str, Agent]: ...
+
+    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]: ...
 
     async def loads(self, agent_ids: list[str]) -> dict[str, int]: ...
 
@@ -129,6 +131,11 @@ class DatabaseFacts:
     async def agents(self, agent_ids: set[str]) -> dict[str, Agent]:
         known = (await self.snapshot()).agents
         return {i: known[i] for i in agent_ids if i in known}
+
+    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]:
+        """Each agent's eligibility facts, parsed once per roster version."""
+        profile = (await self.snapshot()).profile
+        return {a.id: profile(a) for a in agents}
 
     async def loads(self, agent_ids: list[str]) -> dict[str, int]:
         """Open leads per agent: pending offers plus accepted leads not yet closed."""

@@ -32,7 +32,7 @@ from backend.pursuit.models import Lead, Offer
 from backend.pursuit.service import list_leads
 from backend.roster.models import Agent
 from backend.roster.service import CAPACITY_LIMIT, WEIGHT_LIMIT, list_agents
-from backend.routing.eligibility import History, rule_mismatch
+from backend.routing.eligibility import AgentProfile, History, rule_mismatch
 from backend.routing.facts import FAIR_SHARE_WINDOW, DatabaseFacts, local_midnight
 from backend.routing.models import Rule
 from backend.routing.service import Choice, choose, validate_rule
@@ -155,6 +155,7 @@ class ReplayFacts:
         self._turns: dict[str, dict[str, Turn]] = defaultdict(dict)
         self._served: dict[str, list[tuple[datetime, str | None, str]]] = defaultdict(list)
         self._owners: dict[str, tuple[datetime, str]] = {}
+        self._profiles: dict[str, AgentProfile] = {}
 
     def advance(self, now: datetime) -> None:
         self.now = now
@@ -171,6 +172,14 @@ class ReplayFacts:
 
     async def agents(self, agent_ids: set[str]) -> dict[str, Agent]:
         return {i: self.by_id[i] for i in agent_ids if i in self.by_id}
+
+    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]:
+        """Each agent's eligibility facts, parsed once: the proposed roster does not change."""
+        kept = self._profiles
+        for agent in agents:
+            if agent.id not in kept:
+                kept[agent.id] = AgentProfile.of(agent)
+        return {a.id: kept[a.id] for a in agents}
 
     async def loads(self, agent_ids: list[str]) -> dict[str, int]:
         """Replayed leads still open at the replay's clock."""

@@ -18,11 +18,11 @@ from backend.roster.models import Agent
 from backend.routing.eligibility import (
     CONDITION_KEYS,
     TEXT_CONDITIONS,
+    Clock,
     History,
     LeadFacts,
-    misfit,
+    LeadView,
     rule_mismatch,
-    unavailability,
 )
 from backend.routing.facts import DatabaseFacts, RoutingFacts
 from backend.routing.models import Rotation, Rule
@@ -108,13 +108,14 @@ async def choose(
     history = await facts.history(lead_id)
     previous = await facts.previous_owner(lead, lead_id)
     tried: list[dict[str, Any]] = []
+    clock, view = Clock(now), LeadView.of(lead)
 
     for rule in rules:
         mismatch = None if on_ladder else rule_mismatch(rule.conditions, lead)
         if mismatch is not None:
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": False, "why": mismatch})
             continue
-        candidates = await _candidates(facts, rule, lead, now, history)
+        candidates = await _candidates(facts, rule, view, clock, history)
         if not any(c.eligible for c in candidates):
             why = "no eligible agent in the pool" if candidates else "the pool is empty"
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": True, "why": why})
@@ -146,11 +147,12 @@ async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict
 async def _candidates(
     facts: RoutingFacts,
     rule: Rule,
-    lead: LeadFacts,
-    now: datetime,
+    lead: LeadView,
+    clock: Clock,
     history: dict[str, History],
 ) -> list[Candidate]:
     """The pool, with delegates standing in for agents who are out of office."""
+    now = clock.now
     pool = await facts.pool_agents(rule.pool)
     absent = [a for a in pool if a.delegate_id and _out_of_office(a, now)]
     in_pool = {a.id for a in pool}
@@ -160,17 +162,19 @@ async def _candidates(
     everyone = pool + [d for d, _ in stand_ins]
     loads = await facts.loads([a.id for a in everyone])
     today = await facts.offered_today(everyone, now)
+    profiles = await facts.profiles(everyone)
     score = NEUTRAL_SCORE if rule.strategy == "score" else None
 
     def candidate(agent: Agent, fit_of: Agent, delegate_for: Agent | None = None) -> Candidate:
-        reasons = [
-            *unavailability(agent, now, loads[agent.id], today.get(agent.id, 0)),
-            *misfit(fit_of, lead),
-            *history.get(agent.id, History()).reasons(),
-        ]
+        agent_id = agent.id
+        load = loads[agent_id]
+        reasons = profiles[agent_id].unavailability(clock, load, today.get(agent_id, 0))
+        reasons += profiles[fit_of.id].misfit(lead)
+        if (past := history.get(agent_id)) is not None:
+            reasons += past.reasons()
         return Candidate(
             agent=agent,
-            load=loads[agent.id],
+            load=load,
             reasons=reasons,
             score=score,
             tier=fit_of.tier,

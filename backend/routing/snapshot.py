@@ -15,6 +15,7 @@ from sqlalchemy import Engine, Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.roster.models import Agent, Partner
+from backend.routing.eligibility import AgentProfile
 from backend.routing.models import RoutingState, Rule
 
 POOL_KEYS = ("agent_ids", "team_ids", "partner_ids")
@@ -36,11 +37,22 @@ class Snapshot:
     fair_shares: dict[str, float]
     active_rules: list[Rule] = field(init=False)
     _pools: dict[tuple[tuple[str, ...], ...], list[Agent]] = field(init=False, repr=False)
+    _profiles: dict[str, AgentProfile] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         active = [r for r in self.rules.values() if r.active]
         self.active_rules = sorted(active, key=lambda r: (r.priority, r.created_at))
         self._pools = {}
+        self._profiles = {}
+
+    def profile(self, agent: Agent) -> AgentProfile:
+        """The agent's parsed eligibility facts, kept from first use for this snapshot's agents."""
+        found = self._profiles.get(agent.id)
+        if found is None:
+            if self.agents.get(agent.id) is not agent:
+                return AgentProfile.of(agent)
+            found = self._profiles[agent.id] = AgentProfile.of(agent)
+        return found
 
     def pool(self, pool: dict[str, Any]) -> list[Agent]:
         """Everyone a pool names directly or through a team or partner, oldest first."""

@@ -10,6 +10,7 @@ code or city.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from backend.geo.service import distance_km
@@ -31,42 +32,13 @@ def normalize_postal(code: str | None) -> str:
     return "".join((code or "").replace("-", " ").split()).upper()
 
 
-def _same_text(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return False
-    return a.strip().lower() == b.strip().lower()
-
-
 def postal_in_range(code: str | None, low: str, high: str) -> bool:
     """Codes compare as text of one length: "501" is not in "00100"-"00999"."""
-    code, low, high = (normalize_postal(c) for c in (code, low, high))
+    return _in_range(normalize_postal(code), normalize_postal(low), normalize_postal(high))
+
+
+def _in_range(code: str, low: str, high: str) -> bool:
     return bool(code) and len(code) == len(low) == len(high) and low <= code <= high
-
-
-def distance_from_base(
-    lead: PlaceFacts, agent_latitude: float | None, agent_longitude: float | None
-) -> float | None:
-    """Kilometres from the agent's base to the lead; None when either is unknown."""
-    if agent_latitude is None or agent_longitude is None:
-        return None
-    if lead.latitude is None or lead.longitude is None:
-        return None
-    return distance_km(agent_latitude, agent_longitude, lead.latitude, lead.longitude)
-
-
-def _place_matches(territory: dict[str, Any], lead: PlaceFacts) -> bool:
-    country, region = territory.get("country"), territory.get("region")
-    if country and not _same_text(country, lead.country):
-        return False
-    return not region or _same_text(region, lead.region)
-
-
-def _postal_matches(territory: dict[str, Any], postal_code: str | None) -> bool:
-    prefix = normalize_postal(territory.get("postal_prefix"))
-    if prefix and not normalize_postal(postal_code).startswith(prefix):
-        return False
-    bounds = territory.get("postal_range")
-    return not bounds or postal_in_range(postal_code, bounds[0], bounds[1])
 
 
 def territory_covers(
@@ -76,15 +48,133 @@ def territory_covers(
     agent_longitude: float | None = None,
 ) -> bool:
     """Every key the territory names must hold; missing data never matches."""
-    if not _place_matches(territory, lead):
-        return False
-    if not _postal_matches(territory, lead.postal_code):
-        return False
-    radius = territory.get("radius_km")
-    if radius is None:
-        return True
-    distance = distance_from_base(lead, agent_latitude, agent_longitude)
-    return distance is not None and distance <= radius
+    return Area.of(territory).covers(Place.of(lead), agent_latitude, agent_longitude)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A lead's place with its text normalized once, for checking many territories."""
+
+    country: str | None
+    region: str | None
+    postal: str
+    latitude: float | None
+    longitude: float | None
+    described: str
+
+    @classmethod
+    def of(cls, lead: PlaceFacts) -> Place:
+        return cls(
+            _text_key(lead.country),
+            _text_key(lead.region),
+            normalize_postal(lead.postal_code),
+            lead.latitude,
+            lead.longitude,
+            describe_place(lead),
+        )
+
+    def distance_from(self, latitude: float | None, longitude: float | None) -> float | None:
+        """Kilometres from a base to this place; None when either is unknown."""
+        if latitude is None or longitude is None:
+            return None
+        if self.latitude is None or self.longitude is None:
+            return None
+        return distance_km(latitude, longitude, self.latitude, self.longitude)
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """One territory with its text normalized once; None or "" where it names nothing."""
+
+    country: str | None
+    region: str | None
+    prefix: str
+    postal_range: tuple[str, str] | None
+    radius_km: float | None
+
+    @classmethod
+    def of(cls, territory: dict[str, Any]) -> Area:
+        bounds = territory.get("postal_range")
+        return cls(
+            _text_key(territory.get("country") or None),
+            _text_key(territory.get("region") or None),
+            normalize_postal(territory.get("postal_prefix")),
+            (normalize_postal(bounds[0]), normalize_postal(bounds[1])) if bounds else None,
+            territory.get("radius_km"),
+        )
+
+    def covers(self, place: Place, latitude: float | None, longitude: float | None) -> bool:
+        if not self.holds_without_radius(place):
+            return False
+        if self.radius_km is None:
+            return True
+        distance = place.distance_from(latitude, longitude)
+        return distance is not None and distance <= self.radius_km
+
+    def holds_without_radius(self, place: Place) -> bool:
+        if self.country is not None and self.country != place.country:
+            return False
+        if self.region is not None and self.region != place.region:
+            return False
+        code = place.postal
+        if self.prefix and not code.startswith(self.prefix):
+            return False
+        if self.postal_range is None:
+            return True
+        return _in_range(code, *self.postal_range)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """An agent's territories compiled once: alternatives, one is enough."""
+
+    areas: tuple[Area, ...]
+    latitude: float | None
+    longitude: float | None
+    widest_radius: float | None
+
+    @classmethod
+    def of(
+        cls,
+        territories: Sequence[dict[str, Any]],
+        latitude: float | None,
+        longitude: float | None,
+    ) -> Coverage:
+        radii = [t["radius_km"] for t in territories if t.get("radius_km") is not None]
+        areas = tuple(Area.of(t) for t in territories)
+        return cls(areas, latitude, longitude, max(radii) if radii else None)
+
+    def miss(self, place: Place) -> str | None:
+        """Why no territory covers the place; None when one does or there are none."""
+        if not self.areas:
+            return None
+        distance: float | None = None
+        measured = False
+        for area in self.areas:
+            if not area.holds_without_radius(place):
+                continue
+            if area.radius_km is None:
+                return None
+            if not measured:
+                distance, measured = place.distance_from(self.latitude, self.longitude), True
+            if distance is not None and distance <= area.radius_km:
+                return None
+        reason = f"territory does not cover {place.described}"
+        if self.widest_radius is None:
+            return reason
+        return f"{reason} ({self._radius_detail(place, self.widest_radius)})"
+
+    def _radius_detail(self, place: Place, radius: float) -> str:
+        if self.latitude is None or self.longitude is None:
+            return f"radius {radius:g} km, but the agent has no base location"
+        distance = place.distance_from(self.latitude, self.longitude)
+        if distance is None:
+            return f"radius {radius:g} km, but the lead's location is unknown"
+        return f"{distance:,.1f} km from base, radius {radius:g} km"
+
+
+def _text_key(value: str | None) -> str | None:
+    return None if value is None else value.strip().lower()
 
 
 def describe_place(lead: PlaceFacts) -> str:
@@ -94,20 +184,6 @@ def describe_place(lead: PlaceFacts) -> str:
     if lead.latitude is not None and lead.longitude is not None:
         return f"{lead.latitude:.3f},{lead.longitude:.3f}"
     return "an unknown place"
-
-
-def _radius_detail(
-    lead: PlaceFacts,
-    agent_latitude: float | None,
-    agent_longitude: float | None,
-    radius: float,
-) -> str:
-    if agent_latitude is None or agent_longitude is None:
-        return f"radius {radius:g} km, but the agent has no base location"
-    distance = distance_from_base(lead, agent_latitude, agent_longitude)
-    if distance is None:
-        return f"radius {radius:g} km, but the lead's location is unknown"
-    return f"{distance:,.1f} km from base, radius {radius:g} km"
 
 
 def territory_miss(
@@ -120,11 +196,4 @@ def territory_miss(
 
     With radius territories the sentence adds the distance and the widest radius.
     """
-    base = (agent_latitude, agent_longitude)
-    if not territories or any(territory_covers(t, lead, *base) for t in territories):
-        return None
-    reason = f"territory does not cover {describe_place(lead)}"
-    radii = [t["radius_km"] for t in territories if t.get("radius_km") is not None]
-    if not radii:
-        return reason
-    return f"{reason} ({_radius_detail(lead, *base, max(radii))})"
+    return Coverage.of(territories, agent_latitude, agent_longitude).miss(Place.of(lead))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from backend.routing.eligibility import (
     WEEKDAYS,
+    AgentProfile,
+    Clock,
     History,
+    WeeklyHours,
     ineligibility,
     rule_mismatch,
     territory_covers,
@@ -337,3 +341,83 @@ def test_rule_value_band_is_half_open(
     conditions: dict[str, float], value: float | None, mismatch: str | None
 ) -> None:
     assert rule_mismatch(conditions, FakeLead(value=value)) == mismatch
+
+
+HOURS_CASES = {
+    "office": WEEKDAYS_9_TO_6,
+    "split and saturday": {
+        "mon": [["08:30", "12:00"], ["13:15", "17:45"]],
+        "sat": [["10:00", "14:00"]],
+    },
+    "overnight desk": {d: [["22:00", "06:00"]] for d in ("sun", "mon", "tue", "wed", "thu")},
+    "until midnight": {"fri": [["18:00", "24:00"]], "sat": [["00:00", "02:30"]]},
+    "always on": {d: [["00:00", "24:00"]] for d in WEEKDAYS},
+    "wraps the whole day": {"tue": [["00:00", "00:00"]]},
+    "no hours at all": {},
+}
+# Weeks around daylight-saving changes in each zone, sampled every 7 min 13 s.
+DST_WEEKS = [
+    ("Europe/Berlin", datetime(2026, 3, 26, tzinfo=UTC)),
+    ("Europe/Berlin", datetime(2026, 10, 22, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 3, 5, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 10, 29, tzinfo=UTC)),
+    ("Australia/Sydney", datetime(2026, 4, 2, tzinfo=UTC)),
+    ("Asia/Kolkata", datetime(2026, 6, 1, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("zone", "start"), DST_WEEKS)
+@pytest.mark.parametrize("case", sorted(HOURS_CASES))
+def test_weekly_hours_answer_as_within_working_hours_across_dst(
+    zone: str, start: datetime, case: str
+) -> None:
+    hours = HOURS_CASES[case]
+    weekly = WeeklyHours.of(hours)
+    instants = [start + timedelta(seconds=433 * n) for n in range(7 * 24 * 3600 // 433)]
+
+    answers = [weekly.open_at(*Clock(at).local(ZoneInfo(zone))) for at in instants]
+
+    assert answers == [within_working_hours(hours, zone, at) for at in instants]
+
+
+def test_weekly_hours_close_at_the_exact_end_minute() -> None:
+    weekly = WeeklyHours.of({"wed": [["09:00", "18:00"]]})
+    berlin = ZoneInfo("Europe/Berlin")
+
+    last = Clock(datetime(2026, 12, 2, 16, 59, 59, 999999, tzinfo=UTC)).local(berlin)
+    end = Clock(datetime(2026, 12, 2, 17, 0, tzinfo=UTC)).local(berlin)
+
+    assert weekly.open_at(*last) is True
+    assert weekly.open_at(*end) is False
+
+
+def test_clock_converts_each_zone_once_and_names_its_local_time() -> None:
+    clock = Clock(datetime(2026, 12, 5, 15, 0, tzinfo=UTC))  # a Saturday
+
+    first = clock.local(ZoneInfo("America/Sao_Paulo"))
+
+    assert clock.local(ZoneInfo("America/Sao_Paulo")) is first
+    assert first == (5, 12 * 3600 * 1_000_000)
+    assert clock.closed("America/Sao_Paulo") == (
+        "outside working hours (Sat 12:00 America/Sao_Paulo)"
+    )
+
+
+def test_agent_profile_without_hours_never_looks_up_its_zone() -> None:
+    agent = FakeAgent(timezone="Nowhere/Unknown", working_hours=None)
+
+    profile = AgentProfile.of(agent)
+
+    assert profile.zone is None
+    assert profile.unavailability(Clock(NOON), 0, 0) == []
+
+
+def test_agent_profile_keeps_its_answers_when_the_agent_changes_later() -> None:
+    agent = FakeAgent(products=["solar"], sources=[" Web "])
+    profile = AgentProfile.of(agent)
+
+    agent.products.append("wind")
+    agent.sources.clear()
+
+    assert profile.products == ("solar",)
+    assert profile.sources == frozenset({"web"})

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.pursuit import service
 from backend.roster.service import create_partner, create_team, update_agent
+from backend.routing.eligibility import Clock
 from backend.routing.facts import DatabaseFacts
 from backend.routing.models import Rotation
 from backend.routing.service import record_turn
@@ -115,6 +116,35 @@ async def test_snapshot_copies_are_untouched_by_a_session_editing_the_agent(
         await update_agent(session, ana, {"name": "Ana Maria"})
 
     assert kept.agents[ana].name == "Ana"
+
+
+async def test_snapshot_parses_each_agent_once_and_again_after_a_roster_write(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        ana = await add_agent(session, "Ana", working_hours={"mon": [["09:00", "10:00"]]})
+        before = await DatabaseFacts(session).snapshot()
+        parsed = before.profile(before.agents[ana])
+        assert before.profile(before.agents[ana]) is parsed
+
+        await update_agent(session, ana, {"working_hours": {"mon": [["11:00", "13:00"]]}})
+        after = await DatabaseFacts(session).snapshot()
+
+    assert after.profile(after.agents[ana]) is not parsed
+    assert after.profile(after.agents[ana]).unavailability(Clock(T0), 0, 0) == []
+
+
+async def test_changed_working_hours_reach_the_next_decision(sessions: Sessions) -> None:
+    async with sessions() as session:
+        ana = await add_agent(session, "Ana", working_hours={"mon": [["09:00", "10:00"]]})
+        await add_rule(session, "All", [ana])
+        closed = await submit(session, "L1", T0)
+
+        await update_agent(session, ana, {"working_hours": {"mon": [["11:00", "13:00"]]}})
+        opened = await submit(session, "L2", T0 + timedelta(minutes=1))
+
+    assert closed.offer is None
+    assert opened.offer is not None and opened.offer.agent_id == ana
 
 
 async def test_delegate_outside_the_pool_comes_from_the_snapshot(sessions: Sessions) -> None:
