@@ -108,6 +108,7 @@ async def choose(
     history = await facts.history(lead_id)
     previous = await facts.previous_owner(lead, lead_id)
     tried: list[dict[str, Any]] = []
+    passed_over: dict[str, Candidate] = {}
     clock, view = Clock(now), LeadView.of(lead)
 
     for rule in rules:
@@ -115,18 +116,29 @@ async def choose(
         if mismatch is not None:
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": False, "why": mismatch})
             continue
+        if lock and database is facts:
+            # Before loads are counted: routers of one rule queued here see each other's offers.
+            await _lock_rule(session, rule.id)
         candidates = await _candidates(facts, rule, view, clock, history)
         if not any(c.eligible for c in candidates):
             why = "no eligible agent in the pool" if candidates else "the pool is empty"
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": True, "why": why})
+            passed_over.update((c.agent.id, c) for c in candidates if c.agent.id not in passed_over)
             continue
-        choice = await _select(facts, rule, candidates, now, previous, lock)
+        choice = await _select(facts, rule, candidates, now, previous, lock=False)
         tried.append({"rule_id": rule.id, "name": rule.name, "matched": True, "why": "routed"})
         choice.rules_tried = tried
         return choice
 
     explanation = "no rule had an eligible agent" if rules else "no active routing rule"
-    return Choice(None, [], [], tried, explanation)
+    # Everyone the matching rules had to pass over, so the manager queue can say why.
+    return Choice(None, [], list(passed_over.values()), tried, explanation)
+
+
+async def _lock_rule(session: AsyncSession, rule_id: str) -> None:
+    """Hold the rule's row until commit; SQLite's writers already take turns."""
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
 
 
 async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict[str, Any]:

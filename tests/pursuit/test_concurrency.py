@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -299,16 +298,7 @@ async def test_contact_logged_while_the_lead_is_reclaimed_is_refused(sessions: S
     assert await check_invariants(sessions) == []
 
 
-async def test_concurrent_intakes_never_exceed_an_agents_capacity(
-    sessions: Sessions, database_url: str, request: pytest.FixtureRequest
-) -> None:
-    if database_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="routing.service reads agents' loads before it takes the rule's lock",
-            )
-        )
+async def test_concurrent_intakes_never_exceed_an_agents_capacity(sessions: Sessions) -> None:
     async with sessions() as session:
         ana = await add_agent(session, "Ana", capacity=1)
         bia = await add_agent(session, "Bia", capacity=1)

@@ -109,10 +109,6 @@ async def test_rule_whose_only_agent_is_inactive_alerts_the_teams_manager(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing.service.choose drops the candidates of rules with nobody eligible",
-)
 async def test_unassigned_decision_keeps_the_filtered_out_candidates(sessions: Sessions) -> None:
     async with sessions() as session:
         ana = await add_agent(session, "Ana", active=False)
