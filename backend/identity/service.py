@@ -38,3 +38,16 @@ def normalize_phone(raw: str | None, country: str | None) -> str | None:
     if not phonenumbers.is_possible_number(number):
         raise BadInput(f"phone {raw!r} has the wrong number of digits.", field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def iso_code(value: str | None, length: int, field: str, example: str) -> str | None:
+    """An ISO country or currency code, upper-cased; BadInput when it has the wrong shape."""
+    value = clean(value)
+    if value is None:
+        return None
+    if len(value) != length or not value.isalpha():
+        raise BadInput(
+            f"{field} {value!r} must be a {length}-letter ISO code such as '{example}'.",
+            field=field,
+        )
+    return value.upper()

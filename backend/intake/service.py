@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import utcnow
 from backend.errors import BadInput
 from backend.geo import service as geo
-from backend.identity.service import normalize_email, normalize_phone
+from backend.identity.service import iso_code, normalize_email, normalize_phone
 from backend.intake.models import Inquiry, LeadValue
 from backend.intake.schemas import LeadIn
 from backend.pursuit import service as pursuit
@@ -60,19 +60,6 @@ def _clean(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-def iso_code(value: str | None, length: int, field: str, example: str) -> str | None:
-    """An ISO country or currency code, upper-cased; BadInput when it has the wrong shape."""
-    value = _clean(value)
-    if value is None:
-        return None
-    if len(value) != length or not value.isalpha():
-        raise BadInput(
-            f"{field} {value!r} must be a {length}-letter ISO code such as '{example}'.",
-            field=field,
-        )
-    return value.upper()
 
 
 def _check_sizes(data: LeadIn) -> None:

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import as_utc
 from backend.errors import BadInput, Conflict, NotFound
-from backend.identity.service import normalize_email, normalize_phone
-from backend.intake.service import iso_code
+from backend.identity.service import iso_code, normalize_email, normalize_phone
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.eligibility import WEEKDAYS
 from backend.routing.territory import TERRITORY_KEYS, normalize_postal
