@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -109,15 +110,9 @@ class DatabaseFacts:
 
     async def prefetch(self, lead: Any, lead_id: str | None) -> None:
         """Read the roster version, the lead's history and its previous owner in one go."""
-        head = select(
-            version_query().scalar_subquery().label("version"),
-            _previous_owner_query(lead, lead_id).scalar_subquery().label("previous"),
-        ).subquery()
-        looked_back = and_(Offer.lead_id == lead_id, Offer.status.in_(LOOKED_BACK))
-        query = select(
-            head.c.version, head.c.previous, Offer.agent_id, Offer.status, Offer.withdrawn_reason
-        ).select_from(head.outerjoin(Offer, looked_back if lead_id else false()))
-        rows = (await self.session.execute(query)).tuples().all()
+        query = _prefetch_query(bool(lead.email), bool(lead.phone), lead_id is not None)
+        values = {"email": lead.email, "phone": lead.phone, "lead_id": lead_id}
+        rows = (await self.session.execute(query, values)).tuples().all()
         past = [(agent, status, why) for _, _, agent, status, why in rows if agent is not None]
         self._prefetched = rows[0][0], _histories(past), rows[0][1]
 
@@ -178,7 +173,9 @@ class DatabaseFacts:
         """The agent who last owned a lead from the same email or phone, if any."""
         if self._prefetched is not None:
             return self._prefetched[2]
-        owner: str | None = await self.session.scalar(_previous_owner_query(lead, lead_id))
+        query = _previous_owner(bool(lead.email), bool(lead.phone), lead_id is not None)
+        values = {"email": lead.email, "phone": lead.phone, "lead_id": lead_id}
+        owner: str | None = await self.session.scalar(query, values)
         return owner
 
     async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]:
@@ -212,11 +209,13 @@ class DatabaseFacts:
         return shares
 
 
-def _previous_owner_query(lead: Any, lead_id: str | None) -> Select[tuple[str | None]]:
+@cache
+def _previous_owner(by_email: bool, by_phone: bool, other: bool) -> Select[tuple[str | None]]:
+    """The latest owner of a lead from the same email or phone; built once per shape."""
     keys = [
-        column == value
-        for column, value in ((Lead.email, lead.email), (Lead.phone, lead.phone))
-        if value
+        column == bindparam(name, type_=column.type)
+        for column, name, used in ((Lead.email, "email", by_email), (Lead.phone, "phone", by_phone))
+        if used
     ]
     query = (
         select(Lead.owner_id)
@@ -224,7 +223,20 @@ def _previous_owner_query(lead: Any, lead_id: str | None) -> Select[tuple[str | 
         .order_by(Lead.received_at.desc())
         .limit(1)
     )
-    return query if lead_id is None else query.where(Lead.id != lead_id)
+    return query.where(Lead.id != bindparam("lead_id")) if other else query
+
+
+@cache
+def _prefetch_query(by_email: bool, by_phone: bool, known: bool) -> Select[Any]:
+    """Version, previous owner and the lead's past offers as rows; built once per shape."""
+    head = select(
+        version_query().scalar_subquery().label("version"),
+        _previous_owner(by_email, by_phone, known).scalar_subquery().label("previous"),
+    ).subquery()
+    looked_back = and_(Offer.lead_id == bindparam("lead_id"), Offer.status.in_(LOOKED_BACK))
+    return select(
+        head.c.version, head.c.previous, Offer.agent_id, Offer.status, Offer.withdrawn_reason
+    ).select_from(head.outerjoin(Offer, looked_back if known else false()))
 
 
 def _histories(rows: Iterable[tuple[str, str, str | None]]) -> dict[str, History]:
