@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.db import as_utc, utcnow
+from backend.db import as_utc, new_id, utcnow
 from backend.errors import BadInput, Conflict, NotFound
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent
@@ -134,9 +134,9 @@ async def open_lead(
     session: AsyncSession, fields: dict[str, Any], received_at: datetime, now: datetime
 ) -> tuple[Lead, Offer | None]:
     """Create the lead from normalized fields and route it; the caller commits."""
-    lead = Lead(**fields, status="routing", received_at=received_at)
-    session.add(lead)
     await session.flush()
+    lead = Lead(id=new_id(), **fields, status="routing", received_at=received_at)
+    session.add(lead)
     record_event(
         session,
         lead_id=lead.id,
@@ -145,7 +145,10 @@ async def open_lead(
         at=received_at,
         data={"source": lead.source},
     )
-    offer = await route_lead(session, lead, now, trigger="intake")
+    # A new lead has no offers or owner for routing's reads to see: it is written once,
+    # already routed, together with its decision.
+    with session.no_autoflush:
+        offer = await route_lead(session, lead, now, trigger="intake")
     return lead, offer
 
 
@@ -166,6 +169,7 @@ async def route_lead(
     else:
         choice = await routing.choose(session, lead, now, lead_id=lead.id, rules=ladder)
     decision = Decision(
+        id=new_id(),
         lead_id=lead.id,
         at=now,
         trigger=trigger,
@@ -177,25 +181,24 @@ async def route_lead(
         explanation=choice.explanation,
     )
     session.add(decision)
-    await session.flush()
-
     if choice.rule is None or not choice.agents:
+        await session.flush()
         await _to_manager_queue(session, lead, decision, choice, now)
         return None
+
     broadcast_id = decision.id if choice.broadcast else None
     offers = [
-        await _make_offer(
-            session,
-            lead,
-            agent,
-            choice.rule,
-            decision,
-            now,
-            broadcast_id=broadcast_id,
-            pass_value=choice.next_pass.get(agent.id),
-        )
+        _new_offer(session, lead, agent, choice.rule, decision, now, broadcast_id=broadcast_id)
         for agent in choice.agents
     ]
+    # Without relationships the unit of work would insert offers before their decision.
+    await session.flush()
+    session.add_all(offers)
+    if not choice.broadcast:
+        agent_id = choice.agents[0].id
+        await routing.record_turn(
+            session, choice.rule.id, agent_id, now, choice.next_pass.get(agent_id)
+        )
     return offers[0]
 
 
@@ -250,9 +253,28 @@ async def _make_offer(
     broadcast_id: str | None = None,
     pass_value: float | None = None,
 ) -> Offer:
+    offer = _new_offer(session, lead, agent, rule, decision, now, accept_timeout_s, broadcast_id)
+    session.add(offer)
+    if rule is not None and broadcast_id is None:
+        await routing.record_turn(session, rule.id, agent.id, now, pass_value)
+    return offer
+
+
+def _new_offer(
+    session: AsyncSession,
+    lead: Lead,
+    agent: Agent,
+    rule: Rule | None,
+    decision: Decision,
+    now: datetime,
+    accept_timeout_s: int | None = None,
+    broadcast_id: str | None = None,
+) -> Offer:
+    """An offer not yet added to the session, with the lead marked offered and its event."""
     timeout = accept_timeout_s or (rule.accept_timeout_s if rule else 900)
     contact_timeout = rule.contact_timeout_s if rule else DEFAULT_CONTACT_TIMEOUT_S
     offer = Offer(
+        id=new_id(),
         lead_id=lead.id,
         agent_id=agent.id,
         rule_id=rule.id if rule else None,
@@ -263,12 +285,7 @@ async def _make_offer(
         contact_timeout_s=contact_timeout,
         broadcast_id=broadcast_id,
     )
-    session.add(offer)
-    await session.flush()
     _pending(session).offer_ids.append(offer.id)
-
-    if rule is not None and broadcast_id is None:
-        await routing.record_turn(session, rule.id, agent.id, now, pass_value)
     lead.status, lead.owner_id = "offered", None
     if lead.contact_due_at is None:
         lead.contact_due_at = lead.received_at + timedelta(seconds=contact_timeout)
