@@ -26,6 +26,7 @@ from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent
 from backend.routing import service as routing
 from backend.routing.models import Decision, Rule
+from backend.scoring import service as scoring
 
 logger = logging.getLogger(__name__)
 
@@ -375,6 +376,7 @@ async def accept_offer(
         raise Conflict("This lead is already taken by another rep.", offer_status="withdrawn")
 
     lead.status, lead.owner_id, lead.accepted_at = "accepted", offer.agent_id, now
+    await scoring.record_offer_outcome(session, offer.agent_id, "accepted", offer.offered_at, now)
     record_event(
         session,
         lead_id=lead.id,
@@ -433,6 +435,7 @@ async def decline_offer(
     lead = await _locked_lead(session, offer.lead_id)
     note = (note or "").strip() or None
     await _claim(session, offer, "declined", now, decline_reason=reason, decline_note=note)
+    await scoring.record_offer_outcome(session, offer.agent_id, "declined", offer.offered_at, now)
     record_event(
         session,
         lead_id=lead.id,
@@ -531,11 +534,35 @@ async def _expire(session: AsyncSession, offer_id: str, now: datetime) -> Offer 
         data={"offer_id": offer.id, "agent_id": offer.agent_id},
     )
     logger.info("offer expired offer_id=%s lead_id=%s", offer.id, lead.id)
+    reach = await scoring.record_offer_outcome(
+        session, offer.agent_id, "expired", offer.offered_at, now
+    )
+    if reach.became_unreachable:
+        await _alert_unreachable(session, lead, offer.agent_id, reach.misses, now)
     next_offer = None
     if not await _others_pending(session, lead.id) and lead.owner_id is None:
         next_offer = await _next_step(session, lead, offer, now, "expired")
     await session.commit()
     return next_offer
+
+
+async def _alert_unreachable(
+    session: AsyncSession, lead: Lead, agent_id: str, misses: int, now: datetime
+) -> None:
+    """The agent stops getting leads until a manager restores them; the managers are told."""
+    agent = await session.get(Agent, agent_id)
+    why = (
+        f"{agent.name if agent else agent_id} let {misses} offers in a row expire and is "
+        "marked not reachable; restore them on the console's Scores page once they are back."
+    )
+    data = {
+        "agent_id": agent_id,
+        "why": why,
+        "team_ids": [agent.team_id] if agent and agent.team_id else [],
+    }
+    event = record_event(session, lead_id=lead.id, type="alert", actor="system", at=now, data=data)
+    await _tell(session, event)
+    logger.warning("agent not reachable agent_id=%s misses=%d", agent_id, misses)
 
 
 async def chase_overdue_contacts(
@@ -567,6 +594,7 @@ async def _chase(session: AsyncSession, offer_id: str, now: datetime) -> Offer |
         await _rollback(session)
         return None
     if offer.reminded_at is None:
+        await scoring.record_missed_contact(session, offer.agent_id, now)
         # The owner gets as long again as the offer gave them to accept before reassignment.
         grace = max(offer.expires_at - offer.offered_at, timedelta(minutes=1))
         offer.reminded_at, offer.contact_due_at = now, now + grace
@@ -645,12 +673,29 @@ async def log_activity(
         lead.first_contact_at = now
         lead.status = "contacted"
         record_event(session, lead_id=lead.id, type="contacted", actor=f"agent:{owner}", at=now)
+        await _score_first_contact(session, lead, owner, now)
     if outcome in CLOSING_OUTCOMES and lead.status not in CLOSING_OUTCOMES.values():
         lead.status, lead.closed_at = CLOSING_OUTCOMES[outcome], now
         record_event(session, lead_id=lead.id, type=outcome, actor=f"agent:{owner}", at=now)
+        await scoring.record_outcome(session, owner, outcome == "won", now)
     await session.commit()
     logger.info("activity logged lead_id=%s kind=%s outcome=%s", lead.id, kind, outcome)
     return activity
+
+
+async def _score_first_contact(
+    session: AsyncSession, lead: Lead, owner: str, now: datetime
+) -> None:
+    """Count the contact against the owner's own deadline; a reminded owner had missed it."""
+    held = await session.scalar(
+        select(Offer).where(
+            Offer.lead_id == lead.id, Offer.agent_id == owner, Offer.status == "accepted"
+        )
+    )
+    if held is None or held.contact_due_at is None:
+        return
+    due = held.reminded_at or held.contact_due_at
+    await scoring.record_contact(session, owner, lead.accepted_at or held.offered_at, now, due)
 
 
 async def _owner_for_activity(session: AsyncSession, lead: Lead, agent_id: str | None) -> str:

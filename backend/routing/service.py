@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,9 +35,11 @@ from backend.routing.strategies import (
     hold_back_lower_tiers,
     rank,
 )
+from backend.scoring import service as scoring
 
 logger = logging.getLogger(__name__)
 
+SCORE_DRAWS = random.Random()  # reseeded by tests that need a fixed sequence of draws
 TIMEOUT_CEILINGS = {"accept_timeout_s": 30 * 86400, "contact_timeout_s": 365 * 86400}
 PRIORITY_CEILING = 1_000_000
 
@@ -120,6 +123,9 @@ async def choose(
             # Before loads are counted: routers of one rule queued here see each other's offers.
             await _lock_rule(session, rule.id)
         candidates = await _candidates(facts, rule, view, clock, history)
+        await _hold_back_unreachable(session, candidates)
+        if rule.strategy == "score":
+            await _draw_scores(session, candidates, now)
         if not any(c.eligible for c in candidates):
             why = "no eligible agent in the pool" if candidates else "the pool is empty"
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": True, "why": why})
@@ -133,6 +139,23 @@ async def choose(
     explanation = "no rule had an eligible agent" if rules else "no active routing rule"
     # Everyone the matching rules had to pass over, so the manager queue can say why.
     return Choice(None, [], list(passed_over.values()), tried, explanation)
+
+
+async def _hold_back_unreachable(session: AsyncSession, candidates: list[Candidate]) -> None:
+    """Agents whose offers kept expiring get nothing until a manager restores them."""
+    gone = await scoring.unreachable_agents(session, [c.agent.id for c in candidates])
+    for c in candidates:
+        if c.agent.id in gone:
+            c.reasons.append("not reachable: recent offers all expired; a manager can restore")
+
+
+async def _draw_scores(session: AsyncSession, candidates: list[Candidate], now: datetime) -> None:
+    """One Thompson draw from each eligible agent's pursuit score, so strong agents get more
+    leads while uncertain newcomers still get some."""
+    eligible = [c for c in candidates if c.eligible]
+    draws = await scoring.sample_scores(session, [c.agent.id for c in eligible], now, SCORE_DRAWS)
+    for c in candidates:
+        c.score = round(draws[c.agent.id], 1) if c.agent.id in draws else None
 
 
 async def _lock_rule(session: AsyncSession, rule_id: str) -> None:
@@ -354,6 +377,49 @@ async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:
     logger.info(
         "rule created rule_id=%s priority=%s strategy=%s", rule.id, rule.priority, rule.strategy
     )
+    return rule
+
+
+RULE_FIELDS = (
+    "name",
+    "priority",
+    "conditions",
+    "pool",
+    "strategy",
+    "accept_timeout_s",
+    "contact_timeout_s",
+    "escalate_to_rule_id",
+    "performance_weighting",
+    "active",
+)
+
+
+async def get_rule(session: AsyncSession, rule_id: str) -> Rule:
+    rule = await session.get(Rule, rule_id)
+    if rule is None:
+        raise NotFound(f"Rule {rule_id} does not exist.")
+    return rule
+
+
+async def update_rule(session: AsyncSession, rule_id: str, changes: dict[str, Any]) -> Rule:
+    """Change some of a rule's fields; the rule as a whole is checked as on creation."""
+    rule = await get_rule(session, rule_id)
+    merged = {name: getattr(rule, name) for name in RULE_FIELDS}
+    merged.update({k: v for k, v in changes.items() if k in RULE_FIELDS})
+    validate_rule(merged)
+    target = merged["escalate_to_rule_id"]
+    if target == rule.id:
+        raise BadInput("A rule cannot escalate to itself.", field="escalate_to_rule_id")
+    if target is not None and await session.get(Rule, target) is None:
+        raise NotFound(f"Escalation rule {target} does not exist.", field="escalate_to_rule_id")
+    pool = merged["pool"] or {}
+    await _check_pool(session, pool)
+    merged["pool"] = {k: list(pool.get(k) or []) for k in ("agent_ids", "team_ids", "partner_ids")}
+    merged["conditions"] = merged["conditions"] or {}
+    for name in RULE_FIELDS:
+        setattr(rule, name, merged[name])
+    await session.commit()
+    logger.info("rule updated rule_id=%s fields=%s", rule.id, ",".join(sorted(changes)))
     return rule
 
 

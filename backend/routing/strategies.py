@@ -123,7 +123,8 @@ def rank(strategy: str, running: list[Candidate], turns: dict[str, Turn]) -> Ran
     if strategy == "score":
         ordered = sorted(running, key=lambda c: (-(c.score or 0), c.load, turn(c).sequence))
         best = ordered[0]
-        return Ranking(ordered, f"best pursuit score ({best.score:g}), then fewest open leads")
+        why = f"best draw from the pursuit scores ({best.score:g}), then fewest open leads"
+        return Ranking(ordered, why)
     ordered = sorted(running, key=lambda c: (c.load, turn(c).sequence))
     return Ranking(ordered, f"fewest open leads ({ordered[0].load})")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from backend.notify.service import Notifier
 from backend.pursuit import service
 from backend.pursuit.models import Offer
 from backend.roster.service import create_partner, create_team, update_agent
+from backend.routing import service as routing_service
 from backend.settings import Settings
 from tests.factories import (
     Client,
@@ -462,14 +464,16 @@ async def test_contact_in_time_stops_the_chase(sessions: Sessions) -> None:
 
 
 async def test_lead_shows_why_this_rep_with_candidates_ranks_and_scores(
-    client: Client, auth: dict[str, str]
+    client: Client, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(routing_service, "SCORE_DRAWS", random.Random(11))
     ana = await make_agent(client, auth, "Ana", products=["wind"])
     bruno = await make_agent(client, auth, "Bruno")
     caio = await make_agent(client, auth, "Caio")
     rule = await make_rule(client, auth, "Scored", [ana, bruno, caio], strategy="score")
-    link = await link_for(client, auth, bruno)
     first = await post_lead(client, auth, "y1")
+    chosen = first["offer"]["agent_id"]
+    link = await link_for(client, auth, chosen)
     await client.post(
         f"/api/v1/offers/{first['offer']['id']}/decline", json={"reason": "other"}, headers=link
     )
@@ -477,23 +481,26 @@ async def test_lead_shows_why_this_rep_with_candidates_ranks_and_scores(
     body = (await client.get(f"/api/v1/leads/{first['lead_id']}", headers=auth)).json()
 
     first_decision, second_decision = body["decisions"]
+    by_agent = {c["agent_id"]: c for c in first_decision["candidates"]}
+    other = caio if chosen == bruno else bruno
     assert (first_decision["rule_id"], first_decision["strategy"]) == (rule, "score")
-    assert first_decision["agent_id"] == bruno
-    assert first_decision["explanation"] == (
-        "Scored: Bruno chosen, best pursuit score (50), then fewest open leads"
+    assert (by_agent[ana]["eligible"], by_agent[ana]["reasons"]) == (
+        False,
+        ["does not handle product solar"],
     )
-    assert [
-        (c["agent_id"], c["eligible"], c["reasons"], c["rank"], c["score"])
-        for c in first_decision["candidates"]
-    ] == [
-        (ana, False, ["does not handle product solar"], None, 50.0),
-        (bruno, True, [], 1, 50.0),
-        (caio, True, [], 2, 50.0),
-    ]
-    assert second_decision["agent_id"] == caio
+    assert (by_agent[ana]["rank"], by_agent[ana]["score"]) == (None, None)
+    assert (by_agent[chosen]["rank"], by_agent[other]["rank"]) == (1, 2)
+    assert by_agent[chosen]["score"] >= by_agent[other]["score"]
+    assert first_decision["explanation"] == (
+        f"Scored: {by_agent[chosen]['name']} chosen, best draw from the pursuit scores "
+        f"({by_agent[chosen]['score']:g}), then fewest open leads"
+    )
+    assert second_decision["agent_id"] == other
     assert [(c["agent_id"], c["rank"]) for c in second_decision["candidates"]] == [
         (ana, None),
-        (bruno, None),
-        (caio, 1),
+        (bruno, 1 if other == bruno else None),
+        (caio, 1 if other == caio else None),
     ]
-    assert second_decision["candidates"][1]["reasons"] == ["declined this lead before"]
+    assert by_agent[chosen]["agent_id"] == chosen
+    declined = next(c for c in second_decision["candidates"] if c["agent_id"] == chosen)
+    assert declined["reasons"] == ["declined this lead before"]

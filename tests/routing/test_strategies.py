@@ -179,7 +179,7 @@ def test_score_ranks_by_score_then_load_then_turn() -> None:
     ranking = rank("score", running, {"recent": Turn(5), "waiting": Turn(2)})
 
     assert names(ranking.ordered) == ["waiting", "recent", "busy", "low"]
-    assert ranking.why == "best pursuit score (70), then fewest open leads"
+    assert ranking.why == "best draw from the pursuit scores (70), then fewest open leads"
 
 
 def test_least_loaded_breaks_ties_by_rotation() -> None:
