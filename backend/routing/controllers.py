@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec import UNSET, UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.access.dependencies import ACTOR
@@ -38,6 +39,21 @@ class RuleIn(msgspec.Struct):
     escalate_to_rule_id: str | None = None
     performance_weighting: bool = False
     active: bool = True
+
+
+class RulePatch(msgspec.Struct):
+    """Any of a rule's fields; those left out keep their value."""
+
+    name: str | UnsetType = UNSET
+    priority: int | UnsetType = UNSET
+    conditions: dict[str, list[str] | float] | UnsetType = UNSET
+    pool: PoolIn | UnsetType = UNSET
+    strategy: str | UnsetType = UNSET
+    accept_timeout_s: int | UnsetType = UNSET
+    contact_timeout_s: int | UnsetType = UNSET
+    escalate_to_rule_id: str | UnsetType | None = UNSET
+    performance_weighting: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
 
 
 def rule_json(rule: Rule) -> dict[str, Any]:
@@ -71,6 +87,43 @@ class RuleController(Controller):
         require_api_key(actor)
         rule = await service.create_rule(db_session, msgspec.to_builtins(data))
         return rule_json(rule)
+
+    @get("/{rule_id:str}", summary="One routing rule")
+    async def show(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        rule_id: FromPath[str],
+    ) -> dict[str, Any]:
+        require_api_key(actor)
+        return rule_json(await service.get_rule(db_session, rule_id))
+
+    @patch("/{rule_id:str}", summary="Change a routing rule")
+    async def change(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        rule_id: FromPath[str],
+        data: JSONBody[RulePatch],
+    ) -> dict[str, Any]:
+        require_api_key(actor)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        rule = await service.update_rule(db_session, rule_id, msgspec.to_builtins(changes))
+        return rule_json(rule)
+
+    @delete(
+        "/{rule_id:str}",
+        summary="Switch a rule off; it stays on record for the decisions that used it",
+        status_code=204,
+    )
+    async def switch_off(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        rule_id: FromPath[str],
+    ) -> None:
+        require_api_key(actor)
+        await service.update_rule(db_session, rule_id, {"active": False})
 
     @get("/", summary="Rules in the order they are tried")
     async def index(
