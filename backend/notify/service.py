@@ -50,6 +50,7 @@ from backend.pursuit.models import Lead, LeadEvent, Offer
 from backend.pursuit.service import Announcements, get_lead, get_offer, record_event
 from backend.roster.models import Agent
 from backend.roster.service import get_agent
+from backend.scoring.service import record_notification_failure
 from backend.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ logger = logging.getLogger(__name__)
 LINK_TTL = timedelta(days=14)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 GONE_STATUSES = frozenset({404, 410})
+REACHED = frozenset({"sent", "kept"})  # kept: in the outbox, for want of a mail server
 SMTP_TIMEOUT_S = 30.0
 MAX_ENDPOINT_LENGTH = 2000
 MAX_ERROR_LENGTH = 1000
@@ -416,15 +418,20 @@ class Notifier:
 
     async def _record(self, delivery: _Delivery, notes: list[Notification]) -> None:
         gone = [note.subscription_id for note in notes if note.status == "gone"]
+        alert: LeadEvent | None = None
         async with self._sessions() as session:
             session.add_all(notes)
             for note in notes:
                 _record_notified(session, delivery.lead.id, note, delivery.event_id)
             if gone:
                 await session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+            if delivery.event_id is None and not any(n.status in REACHED for n in notes):
+                alert = await _count_unreached(session, delivery)
             await session.commit()
         for note in notes:
             _log_outcome(note)
+        if alert is not None:
+            self.schedule_events([alert.id])
 
     def _note(self, delivery: _Delivery, channel: str, body: str) -> Notification:
         return Notification(
@@ -500,6 +507,26 @@ class Notifier:
         except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
             return "failed", type(exc).__name__
         return "sent", None
+
+
+async def _count_unreached(session: AsyncSession, delivery: _Delivery) -> LeadEvent | None:
+    """An offer that reached the agent on no channel counts against their reach; the miss
+    that makes them unreachable alerts their managers, whose event this answers."""
+    agent, now = delivery.agent, utcnow()
+    reach = await record_notification_failure(session, agent.id, now)
+    if not reach.became_unreachable:
+        return None
+    why = (
+        f"{agent.name} could not be reached about {reach.misses} offers in a row and is "
+        "marked not reachable; restore them on the console's Scores page once fixed."
+    )
+    data = {"agent_id": agent.id, "why": why, "team_ids": [agent.team_id] if agent.team_id else []}
+    alert = record_event(
+        session, lead_id=delivery.lead.id, type="alert", actor="system", at=now, data=data
+    )
+    await session.flush()
+    logger.warning("agent not reachable agent_id=%s misses=%d", agent.id, reach.misses)
+    return alert
 
 
 async def _get_event(session: AsyncSession, event_id: int) -> LeadEvent:
