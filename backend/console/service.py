@@ -279,8 +279,7 @@ class ScoresOverview:
 async def scores_overview(session: AsyncSession, now: datetime) -> ScoresOverview:
     """A board per team and per partner company (agents in neither get their own)."""
     everyone = await scoring.leaderboard(session, now)
-    # TODO: keep the snapshots from the deadline sweeper, so a week nobody looked at the
-    # scores has a point too, once scoring is wired into the lead lifecycle.
+    # The sweeper keeps one a day too; this one makes today's point the score just shown.
     await scoring.keep_snapshots(session, {s.agent_id: s.score for s in everyone}, now)
     agents = {a.id: a for a in await roster.list_agents(session)}
     trends = await scoring.trends(session, [s.agent_id for s in everyone], now)

@@ -420,6 +420,13 @@ async def keep_snapshots(
     await session.commit()
 
 
+async def keep_daily_snapshots(session: AsyncSession, now: datetime) -> int:
+    """Keep today's score of every active agent, so each week of a trend has a point."""
+    board = await leaderboard(session, now)
+    await keep_snapshots(session, {s.agent_id: s.score for s in board}, now)
+    return len(board)
+
+
 async def trends(
     session: AsyncSession, agent_ids: Iterable[str], now: datetime, weeks: int = 4
 ) -> dict[str, list[TrendPoint]]:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from backend.notify.service import Notifier
+from backend.pursuit.tasks import Sweeper
 from backend.roster.service import create_team
 from backend.scoring import service
+from backend.scoring.models import ScoreSnapshot
+from backend.settings import Settings
 from tests.factories import add_agent
 
 NOW = datetime(2026, 3, 30, 9, tzinfo=UTC)
@@ -84,3 +90,17 @@ async def test_keep_snapshots_replaces_the_days_row(sessions: Any) -> None:
 
 def _scored(score: Any, value: float) -> Any:
     return type(score)(value, score.prior_score, score.parts)
+
+
+async def test_sweeper_keeps_todays_scores_once_a_day(sessions: Any, settings: Settings) -> None:
+    async with sessions() as session:
+        ana, bruno = await _pair(session)
+    sweeper = Sweeper(sessions, Notifier(settings, sessions), 1)
+
+    await sweeper.sweep_once()
+    await sweeper.sweep_once()
+    async with sessions() as session:
+        kept = (await session.scalars(select(ScoreSnapshot))).all()
+
+    today = datetime.now(UTC).date()
+    assert sorted((row.agent_id, row.day) for row in kept) == sorted([(ana, today), (bruno, today)])
