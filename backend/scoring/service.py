@@ -21,6 +21,7 @@ scores behind each agent's trend.
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,29 @@ from backend.scoring.models import AgentEvidence, GroupEvidence, ScoreSnapshot
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = ScoringConfig()
+
+def config_from_env(environ: Mapping[str, str]) -> ScoringConfig:
+    """Scoring settings from ``PURSUIT_SCORE_*`` variables; unset ones keep the defaults.
+
+    ``PURSUIT_SCORE_HALF_LIFE_DAYS`` (30), ``PURSUIT_SCORE_WEIGHTS`` (parts to change,
+    as ``contact_on_time=4,conversion=2``) and ``PURSUIT_SCORE_UNREACHABLE_AFTER`` (3).
+    """
+    changes: dict[str, Any] = {}
+    try:
+        if days := environ.get("PURSUIT_SCORE_HALF_LIFE_DAYS"):
+            changes["half_life_s"] = float(days) * model.DAY_S
+        if after := environ.get("PURSUIT_SCORE_UNREACHABLE_AFTER"):
+            changes["unreachable_after_misses"] = int(after)
+        if weights := environ.get("PURSUIT_SCORE_WEIGHTS"):
+            pairs = (item.split("=", 1) for item in weights.split(",") if item.strip())
+            changed = {name.strip(): float(value) for name, value in pairs}
+            changes["weights"] = {**model.DEFAULT_WEIGHTS, **changed}
+        return ScoringConfig(**changes)
+    except ValueError as exc:
+        raise ValueError(f"PURSUIT_SCORE_* settings are not usable: {exc}.") from exc
+
+
+DEFAULT_CONFIG = config_from_env(os.environ)
 EVERYONE = "everyone"
 REASONS = ("offers_expired", "notifications_bounced", "manager")
 

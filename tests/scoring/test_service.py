@@ -209,3 +209,31 @@ async def test_service_refuses_unknown_agents_and_outcomes(sessions: Any) -> Non
             await service.mark_unreachable(session, ids["ana"], START, reason="bored")
         with pytest.raises(NotFound):
             await service.scores_for(session, ["missing"], START)
+
+
+def test_scoring_settings_read_from_the_environment() -> None:
+    config = service.config_from_env(
+        {
+            "PURSUIT_SCORE_HALF_LIFE_DAYS": "14",
+            "PURSUIT_SCORE_UNREACHABLE_AFTER": "5",
+            "PURSUIT_SCORE_WEIGHTS": "contact_on_time=4, conversion=0",
+        }
+    )
+
+    assert config.half_life_s == 14 * 86400
+    assert config.unreachable_after_misses == 5
+    assert (config.weights["contact_on_time"], config.weights["conversion"]) == (4.0, 0.0)
+    assert config.weights["acceptance"] == 2.0
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"PURSUIT_SCORE_HALF_LIFE_DAYS": "soon"},
+        {"PURSUIT_SCORE_UNREACHABLE_AFTER": "0"},
+        {"PURSUIT_SCORE_WEIGHTS": "charm=3"},
+    ],
+)
+def test_bad_scoring_setting_is_named(environ: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="PURSUIT_SCORE_"):
+        service.config_from_env(environ)
