@@ -525,7 +525,6 @@ async def _count_unreached(session: AsyncSession, delivery: _Delivery) -> LeadEv
         session, lead_id=delivery.lead.id, type="alert", actor="system", at=now, data=data
     )
     await session.flush()
-    logger.warning("agent not reachable agent_id=%s misses=%d", agent.id, reach.misses)
     return alert
 
 

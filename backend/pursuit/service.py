@@ -562,7 +562,6 @@ async def _alert_unreachable(
     }
     event = record_event(session, lead_id=lead.id, type="alert", actor="system", at=now, data=data)
     await _tell(session, event)
-    logger.warning("agent not reachable agent_id=%s misses=%d", agent_id, misses)
 
 
 async def chase_overdue_contacts(
