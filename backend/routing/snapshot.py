@@ -7,6 +7,7 @@ its own transaction and reuses the engine's snapshot only when the versions agre
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -38,12 +39,14 @@ class Snapshot:
     active_rules: list[Rule] = field(init=False)
     _pools: dict[tuple[tuple[str, ...], ...], list[Agent]] = field(init=False, repr=False)
     _profiles: dict[str, AgentProfile] = field(init=False, repr=False)
+    _groups: dict[tuple[str, str], list[Agent]] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         active = [r for r in self.rules.values() if r.active]
         self.active_rules = sorted(active, key=lambda r: (r.priority, r.created_at))
         self._pools = {}
         self._profiles = {}
+        self._groups = None
 
     def profile(self, agent: Agent) -> AgentProfile:
         """The agent's parsed eligibility facts, kept from first use for this snapshot's agents."""
@@ -65,12 +68,22 @@ class Snapshot:
     def _members(
         self, agent_ids: set[str], team_ids: set[str], partner_ids: set[str]
     ) -> list[Agent]:
-        members = [
-            a
-            for a in self.agents.values()
-            if a.id in agent_ids or a.team_id in team_ids or a.partner_id in partner_ids
-        ]
-        return sorted(members, key=lambda a: (a.created_at, a.id))
+        groups = self._by_group()
+        members = {i: self.agents[i] for i in agent_ids if i in self.agents}
+        for kind, ids in (("team", team_ids), ("partner", partner_ids)):
+            members.update((a.id, a) for i in ids for a in groups.get((kind, i), ()))
+        return sorted(members.values(), key=lambda a: (a.created_at, a.id))
+
+    def _by_group(self) -> dict[tuple[str, str], list[Agent]]:
+        """Agents by team and by partner company, so a pool costs its size, not the roster's."""
+        if self._groups is None:
+            self._groups = defaultdict(list)
+            for agent in self.agents.values():
+                if agent.team_id is not None:
+                    self._groups["team", agent.team_id].append(agent)
+                if agent.partner_id is not None:
+                    self._groups["partner", agent.partner_id].append(agent)
+        return self._groups
 
 
 _kept: WeakKeyDictionary[Engine, Snapshot] = WeakKeyDictionary()
