@@ -148,7 +148,8 @@ class DatabaseFacts:
         capped = [a for a in agents if a.daily_cap is not None]
         if not capped:
             return {}
-        since = {a.id: local_midnight(now, a.timezone) for a in capped}
+        midnights = {zone: local_midnight(now, zone) for zone in {a.timezone for a in capped}}
+        since = {a.id: midnights[a.timezone] for a in capped}
         window = {"agent_ids": list(since), "since": min(since.values()), "now": now}
         rows = await self.session.execute(OFFERED_SINCE, window)
         counts: dict[str, int] = defaultdict(int)
