@@ -51,7 +51,7 @@ def test_dashboard_fits_a_small_phone_with_large_amounts(
 
     dashboard.sign_in_with_link(manager_link)
 
-    expect(dashboard.figure("lost_revenue")).to_have_text("2,576,000.00 BRL")
+    expect(dashboard.figure("lost_revenue")).to_have_text("2,576,000 BRL")
     expect(dashboard.figure_unit("lrl")).to_have_text("BRL")
     assert dashboard.clipped_figures() == []
     assert dashboard.overflow_x() <= 0
