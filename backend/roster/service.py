@@ -283,6 +283,18 @@ async def get_agent(session: AsyncSession, agent_id: str) -> Agent:
     return agent
 
 
+async def affiliations(
+    session: AsyncSession, agent_ids: list[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each named agent's team and partner company, in one read."""
+    if not agent_ids:
+        return {}
+    rows = await session.execute(
+        select(Agent.id, Agent.team_id, Agent.partner_id).where(Agent.id.in_(agent_ids))
+    )
+    return {agent_id: (team, partner) for agent_id, team, partner in rows.tuples().all()}
+
+
 async def list_agents(session: AsyncSession) -> list[Agent]:
     return list((await session.scalars(select(Agent).order_by(Agent.name))).all())
 

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import as_utc
-from backend.errors import BadInput
+from backend.errors import BadInput, NotFound
 from backend.roster import service as roster
 from backend.scoring import advice, model
 from backend.scoring.model import AgentScore, Prior, ScoringConfig, Stats
@@ -309,10 +309,11 @@ async def _inputs(
     session: AsyncSession, agent_ids: list[str], now: datetime, config: ScoringConfig
 ) -> dict[str, tuple[Stats | None, Prior]]:
     """Each agent's evidence and the prior of their current peer group."""
-    groups = {}
-    for agent_id in agent_ids:
-        agent = await roster.get_agent(session, agent_id)
-        groups[agent_id] = peer_group(agent.team_id, agent.partner_id)
+    known = await roster.affiliations(session, agent_ids)
+    missing = [i for i in agent_ids if i not in known]
+    if missing:
+        raise NotFound(f"Agent {missing[0]} does not exist.")
+    groups = {i: peer_group(*known[i]) for i in agent_ids}
     rows = await _rows(session, agent_ids)
     query = select(GroupEvidence).where(GroupEvidence.key.in_(set(groups.values())))
     pooled = {g.key: Stats.from_json(g.stats) for g in (await session.scalars(query)).all()}
