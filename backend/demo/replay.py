@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import utcnow
 from backend.demo.roster import DemoAgent
 from backend.intake.olist import OlistLead
 from backend.intake.schemas import LeadIn
@@ -33,6 +34,7 @@ from backend.pursuit.service import (
     decline_offer,
     expire_due_offers,
     log_activity,
+    note_missing_outcomes,
 )
 from backend.roster.service import list_agents
 from backend.routing.service import list_rules
@@ -179,6 +181,10 @@ class Replay:
                 logger.info("demo replay progress leads=%d of=%d", number, len(sample))
 
         await self.run_until(None)
+        # Leads contacted long ago without won or lost count as missing feedback now,
+        # rather than all at once on the server's first sweep.
+        while await note_missing_outcomes(self.session, now=utcnow()):
+            pass
         counted = ("offer", "accept", "decline", "deadline", "contact")
         logger.info(
             "demo replay done leads=%d offers=%d accepted=%d declined=%d ignored=%d contacted=%d",

@@ -42,6 +42,7 @@ DECLINE_REASONS = (
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "message", "note")
 NOTE_LIMIT = 4000
+OUTCOME_HORIZON = timedelta(days=30)  # after first contact, time enough to say won or lost
 CONTACT_KINDS = ("call", "email", "meeting", "message")
 OUTCOMES = (
     "connected",
@@ -582,6 +583,40 @@ async def chase_overdue_contacts(
         .limit(limit)
     )
     return await _sweep_each(session, list(due.all()), _chase, now, "contact chase")
+
+
+async def note_missing_outcomes(
+    session: AsyncSession, now: datetime | None = None, limit: int = 200
+) -> int:
+    """Contacted leads still without won or lost after OUTCOME_HORIZON count once, as
+    feedback their owner never gave; the ``outcome_overdue`` event marks them counted."""
+    now = now or utcnow()
+    counted = select(LeadEvent.id).where(
+        LeadEvent.lead_id == Lead.id, LeadEvent.type == "outcome_overdue"
+    )
+    due = await session.execute(
+        select(Lead.id, Lead.owner_id)
+        .where(
+            Lead.status == "contacted",
+            Lead.owner_id.is_not(None),
+            Lead.first_contact_at <= now - OUTCOME_HORIZON,
+            ~counted.exists(),
+        )
+        .order_by(Lead.first_contact_at)
+        .limit(limit)
+    )
+    rows = due.tuples().all()
+    for lead_id, owner_id in rows:
+        if owner_id is None:  # the query already excludes it; this tells the type checker
+            continue
+        await scoring.record_missing_outcome(session, owner_id, now)
+        data = {"agent_id": owner_id, "horizon_days": OUTCOME_HORIZON.days}
+        record_event(
+            session, lead_id=lead_id, type="outcome_overdue", actor="system", at=now, data=data
+        )
+    if rows:
+        await session.commit()
+    return len(rows)
 
 
 async def _chase(session: AsyncSession, offer_id: str, now: datetime) -> Offer | None:

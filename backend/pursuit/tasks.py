@@ -18,6 +18,7 @@ from backend.pursuit.service import (
     Announcements,
     chase_overdue_contacts,
     expire_due_offers,
+    note_missing_outcomes,
     take_announcements,
 )
 from backend.scoring.service import keep_daily_snapshots
@@ -48,6 +49,7 @@ class Sweeper:
             offers = await expire_due_offers(session)
             offers += await chase_overdue_contacts(session)
             self.announcer.announce(take_announcements(session))
+            await note_missing_outcomes(session)
         await self._snapshot_scores()
         return len(offers)
 

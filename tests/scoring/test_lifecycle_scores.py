@@ -106,3 +106,22 @@ async def test_score_strategy_gives_the_proven_agent_more_leads_and_the_weak_som
 
     # Fixed draws: the proven agent gets most leads, the one who declined still a few.
     assert (picks[good], picks[weak]) == (18, 2)
+
+
+async def test_contacted_lead_without_outcome_counts_once_after_the_horizon(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        ana = await add_agent(session, "Ana")
+        await add_rule(session, "all", [ana])
+        offered = await submit(session, "o1", T0)
+        await service.accept_offer(session, offered.offer.id, agent_id=ana, now=T0)
+        await service.log_activity(session, offered.lead.id, agent_id=ana, kind="call", now=T0)
+        early = await service.note_missing_outcomes(session, now=T0 + timedelta(days=29))
+        counted = await service.note_missing_outcomes(session, now=T0 + timedelta(days=30))
+        again = await service.note_missing_outcomes(session, now=T0 + timedelta(days=60))
+        (score,) = (await scoring.scores_for(session, [ana], T0 + timedelta(days=30))).values()
+
+    feedback = next(p for p in score.parts if p.name == "feedback")
+    assert (early, counted, again) == (0, 1, 0)
+    assert feedback.observations == 1
