@@ -29,6 +29,7 @@ from backend.db import create_engine, session_factory
 from backend.errors import (
     PursuitError,
     http_error_handler,
+    nesting_error_handler,
     pursuit_error_handler,
     validation_error_handler,
 )
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PursuitError: pursuit_error_handler,
             ValidationException: validation_error_handler,
             HTTPException: http_error_handler,
+            RecursionError: nesting_error_handler,
         },
         openapi_config=OpenAPIConfig(
             title="Pursuit",

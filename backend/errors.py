@@ -67,6 +67,25 @@ PLAIN_WORDS = {
 }
 
 
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "too_many_requests",
+}
+
+
+def nesting_error_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested so deep that decoding it runs out of stack is bad input, not a crash."""
+    logger.info("request refused code=too_deep path=%s", request.url.path)
+    detail = "The request is not valid: its JSON is nested too deeply."
+    return Response(_body(400, detail, {"code": "too_deep"}), status_code=400)
+
+
 def _body(status: int, detail: str, extra: dict[str, Any]) -> dict[str, Any]:
     return {"status_code": status, "detail": detail, "extra": extra}
 
@@ -99,12 +118,15 @@ def validation_error_handler(
     detail = "The request is not valid"
     detail += (": " + "; ".join(parts) + ".") if parts else f": {exc.detail}."
     return Response(
-        _body(400, detail, {"errors": problems}), status_code=400, media_type=MediaType.JSON
+        _body(400, detail, {"code": "bad_request", "errors": problems}),
+        status_code=400,
+        media_type=MediaType.JSON,
     )
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, dict) else {"errors": exc.extra}
+    extra = {"code": HTTP_CODES.get(exc.status_code, "error"), **extra}
     detail = str(exc.detail)
     if exc.status_code == 400 and not detail.endswith("."):
         # Body decoding failures arrive as a bare parser message, such as a truncation.

@@ -655,6 +655,8 @@ async def _chase(session: AsyncSession, offer_id: str, now: datetime) -> Offer |
 
 
 def _check_note(note: str | None) -> None:
+    if note is not None and "\x00" in note:
+        raise BadInput("The note contains a NUL character.", field="note")
     if note is not None and len(note) > NOTE_LIMIT:
         raise BadInput(
             f"A note is at most {NOTE_LIMIT:,} characters; this one has {len(note):,}.",

@@ -6,7 +6,7 @@ import logging
 import math
 import re
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 KINDS = ("employee", "partner")
 NAME_LIMIT = 200
 CAPACITY_LIMIT = 1_000_000
+# The zone database also holds files that are not zones of any place.
+IANA_ZONES = (frozenset(available_timezones()) | {"UTC"}) - {"localtime", "posixrules", "Factory"}
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 RADIUS_LIMIT_KM = 20_000  # about the farthest two places on Earth can be apart
 AGENT_FIELDS = (
@@ -76,6 +78,8 @@ def _name(name: str, what: str) -> str:
         raise BadInput(f"Every {what} needs a name.", field="name")
     if len(name.strip()) > NAME_LIMIT:
         raise BadInput(f"The {what}'s name is at most {NAME_LIMIT} characters.", field="name")
+    if "\x00" in name:
+        raise BadInput(f"The {what}'s name contains a NUL character.", field="name")
     return name.strip()
 
 
@@ -90,6 +94,8 @@ async def _commit_unique(session: AsyncSession, message: str) -> None:
 def check_timezone(zone: str) -> None:
     try:
         ZoneInfo(zone)
+        if zone not in IANA_ZONES:
+            raise ValueError(zone)  # such as "localtime": a file on this server, not a zone
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise BadInput(
             f"timezone {zone!r} is not an IANA time zone such as 'Europe/Berlin'.", field="timezone"
@@ -131,6 +137,10 @@ def check_territories(territories: list[dict[str, Any]]) -> None:
         for key in ("country", "region", "postal_prefix"):
             if key in territory and not isinstance(territory[key], str):
                 raise BadInput(f"A territory's {key} must be text.", field="territories")
+            if key in territory and not territory[key].strip():
+                raise BadInput(
+                    f"A territory's {key} is empty; leave it out to cover any.", field="territories"
+                )
         if "country" in territory:
             territory["country"] = iso_code(territory["country"], 2, "territory country", "BR")
         if "postal_range" in territory:

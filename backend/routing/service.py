@@ -316,10 +316,20 @@ def validate_rule(data: dict[str, Any]) -> None:
             field="conditions",
         )
     conditions = data.get("conditions") or {}
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or "\x00" in name or len(name) > 200:
+        raise BadInput("A rule needs a name of 1 to 200 characters.", field="name")
     for key in TEXT_CONDITIONS:
         values = conditions.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise BadInput(f"Condition {key} must be a list of strings.", field="conditions")
+        if key in conditions and not values:
+            raise BadInput(
+                f"Condition {key} lists no values; leave it out to accept any {key}.",
+                field="conditions",
+            )
+        if any("\x00" in v for v in values):
+            raise BadInput(f"Condition {key} contains a NUL character.", field="conditions")
     for code in conditions.get("country") or []:
         if len(code.strip()) != 2 or not code.strip().isalpha():
             raise BadInput(

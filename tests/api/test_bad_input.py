@@ -194,6 +194,11 @@ async def test_overlong_notes_are_refused_and_change_nothing(
         ({"pool": {"agent_ids": ["nobody"]}}, "The pool names agent nobody, which does not exist."),
         ({"pool": {}}, "A rule's pool needs at least one of agent_ids, team_ids or partner_ids."),
         (
+            {"conditions": {"country": []}},
+            "Condition country lists no values; leave it out to accept any country.",
+        ),
+        ({"name": "a\u0000b"}, "A rule needs a name of 1 to 200 characters."),
+        (
             {"conditions": {"country": ["Brazil"]}},
             "Condition country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
         ),
@@ -228,6 +233,12 @@ async def test_bad_rule_is_refused(
             "working_hours mon has ['09:00', '09:00'], which is no time at all",
         ),
         ({"kind": "partner"}, "A partner rep needs the partner_id of their company."),
+        ({"timezone": "localtime"}, "timezone 'localtime' is not an IANA time zone"),
+        (
+            {"territories": [{"postal_prefix": " "}]},
+            "A territory's postal_prefix is empty; leave it out to cover any.",
+        ),
+        ({"name": "a\u0000b"}, "The agent's name contains a NUL character."),
     ],
 )
 async def test_bad_agent_is_refused(
@@ -357,3 +368,26 @@ async def test_out_of_office_without_offset_reads_as_utc(
 
     assert response.status_code == 200
     assert response.json()["out_of_office_until"] == "2030-01-01T00:00:00+00:00"
+
+
+async def test_deeply_nested_body_is_a_400(client: Client, auth: dict[str, str]) -> None:
+    body = b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+    response = await client.post(
+        "/api/v1/leads", content=body, headers={**auth, "content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The request is not valid: its JSON is nested too deeply."
+
+
+async def test_every_400_names_a_stable_code(client: Client, auth: dict[str, str]) -> None:
+    broken = await client.post(
+        "/api/v1/leads", content=b"{", headers={**auth, "content-type": "application/json"}
+    )
+    wrong_type = await client.post("/api/v1/leads", json={"source": 5}, headers=auth)
+
+    assert [r.json()["extra"]["code"] for r in (broken, wrong_type)] == [
+        "bad_request",
+        "bad_request",
+    ]
