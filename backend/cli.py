@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import json
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -64,9 +66,18 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Apply pending migrations and serve the app."""
-    settings = Settings.from_env()
+    settings = _served_at(Settings.from_env(), host, port)
     upgrade_database(settings.database_url)
     serve_app(settings, host, port)
+
+
+def _served_at(settings: Settings, host: str, port: int) -> Settings:
+    """Links point where the app is served, unless PURSUIT_BASE_URL says otherwise."""
+    if os.environ.get("PURSUIT_BASE_URL"):
+        return settings
+    every_interface = ("0.0.0.0", "::", "")  # noqa: S104 - compared, not bound
+    shown = "127.0.0.1" if host in every_interface else host
+    return dataclasses.replace(settings, base_url=f"http://{shown}:{port}")
 
 
 def serve_app(settings: Settings, host: str, port: int) -> None:
@@ -363,6 +374,7 @@ def demo(host: str, port: int, seed: int, build_only: bool) -> None:
         if not _database_configured()
         else settings
     )
+    settings = _served_at(settings, host, port)
     try:
         report = build_demo(settings, seed=seed)
     except PursuitError as exc:
