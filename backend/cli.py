@@ -199,6 +199,8 @@ def replay(since: datetime, until: datetime, rules_file: Path, as_json: bool) ->
     from backend.routing.replay import BadProposal, parse_proposal
     from backend.routing.replay import replay as run_replay
 
+    if until.year >= datetime.max.year:
+        raise click.BadParameter(f"--until must be before {datetime.max.year}.")
     start, end = since.replace(tzinfo=UTC), until.replace(tzinfo=UTC) + timedelta(days=1)
     if end <= start:
         raise click.BadParameter("--until must not be before --since.")

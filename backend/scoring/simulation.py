@@ -72,6 +72,7 @@ from backend.scoring.model import Prior, Reach, ScoringConfig, Stats
 
 STRATEGIES = ("round_robin", "least_loaded", "score")
 HOUR = 3600.0
+MAX_LEADS = 100_000  # a simulated stream beyond this takes minutes and proves nothing more
 DAY = 86400.0
 SCENARIOS_DIR = Path(__file__).parent / "scenarios"
 
@@ -529,11 +530,17 @@ def as_json(results: Mapping[str, StrategyResult]) -> dict[str, Any]:
 AGENT_FIELDS = {f.name for f in fields(AgentSpec)}
 
 
-def _number(data: Mapping[str, Any], key: str, default: float, low: float = 0.0) -> float:
+def _number(
+    data: Mapping[str, Any], key: str, default: float, low: float = 0.0, high: float = 1e12
+) -> float:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= low:
-        raise ValueError(f"{key} must be a number of at least {low:g}; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"{key} must be a number from {low:g} to {high:g}; got {value!r}")
     return float(value)
+
+
+def _below_zero(value: Any) -> bool:
+    return isinstance(value, int | float) and value < 0
 
 
 def _agent(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> AgentSpec:
@@ -543,6 +550,9 @@ def _agent(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> AgentSpec:
         raise ValueError(f"agent fields {', '.join(sorted(unknown))} are not known")
     if not isinstance(merged.get("id"), str) or not merged["id"]:
         raise ValueError("every agent needs an id")
+    negative = sorted(k for k, v in merged.items() if k.endswith("sigma") and _below_zero(v))
+    if negative:
+        raise ValueError(f"agent {merged['id']}: {', '.join(negative)} must not be negative")
     spec = AgentSpec(**merged)
     for key in ("accept", "ignore", "contact", "convert", "feedback"):
         if not 0.0 <= getattr(spec, key) <= 1.0:
@@ -580,15 +590,17 @@ def parse_scenario(data: Mapping[str, Any], leads: Iterable[LeadIn] = ()) -> Sce
         data.get("rule") or {},
         data.get("outcome") or {},
     )
-    partners = {p["id"]: _number(p, "fair_share", 1.0) for p in data.get("partners") or []}
+    partners = {
+        p["id"]: _number(p, "fair_share", 1.0, low=1e-6) for p in data.get("partners") or []
+    }
     unknown = {a.partner for a in agents if a.partner} - set(partners)
     partners.update((p, 1.0) for p in unknown)
     return Scenario(
         name=str(data.get("name", "scenario")),
         agents=agents,
         leads=tuple(leads),
-        lead_count=int(_number(stream, "count", 2000, 1)),
-        per_hour=_number(stream, "per_hour", 2.0),
+        lead_count=int(_number(stream, "count", 2000, 1, high=MAX_LEADS)),
+        per_hour=_number(stream, "per_hour", 2.0, low=1e-3),
         value_median=_number(stream, "value_median", 3000.0),
         value_sigma=_number(stream, "value_sigma", 0.8),
         fair_shares=partners,
@@ -608,7 +620,7 @@ def load_scenario(path: Path) -> Scenario:
     """Read an agents-model file; ``ValueError`` for a file that is not one."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{path} is not a readable JSON agents model: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold one JSON object")

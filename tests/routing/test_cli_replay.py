@@ -128,3 +128,15 @@ def test_replay_refuses_a_bad_file_with_status_2(
     assert result.exit_code == 2
     assert len(result.output.splitlines()) == 1
     assert result.output.startswith(error)
+
+
+def test_replay_until_the_end_of_the_calendar_is_refused_in_one_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text("[]")
+
+    result = CliRunner().invoke(
+        main, ["replay", "--since", "0001-01-01", "--until", "9999-12-31", "--rules", str(rules)]
+    )
+
+    assert result.exit_code == 2
+    assert "--until must be before 9999." in result.output

@@ -88,6 +88,17 @@ def test_simulate_defaults_to_the_bundled_scenario() -> None:
         ("[]", "must hold one JSON object"),
         ('{"agents": []}', "the agents model lists no agents"),
         ('{"agents": [{"id": "a", "accept": 2}]}', "accept must be between 0 and 1"),
+        ('{"agents": [{"id": "a"}], "leads": {"per_hour": 0}}', "per_hour must be a number"),
+        ('{"agents": [{"id": "a"}], "leads": {"count": 1e12}}', "count must be a number"),
+        (
+            '{"agents": [{"id": "a", "partner": "p"}], "partners": [{"id": "p", "fair_share": 0}]}',
+            "fair_share must be a number",
+        ),
+        (
+            '{"agents": [{"id": "a", "response_sigma": -1}]}',
+            "agent a: response_sigma must not be negative",
+        ),
+        ('{"a":' + "[" * 5000 + "]" * 5000 + "}", "is not a readable JSON agents model"),
     ],
 )
 def test_simulate_bad_file_is_refused_in_one_line(
