@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,7 +32,7 @@ from backend.demo.fresh import (
 )
 from backend.demo.replay import Replay
 from backend.demo.roster import build_roster, build_rules, set_lead_values
-from backend.intake.olist import load_deals, load_sample
+from backend.intake.olist import OlistLead, load_deals, load_sample
 from backend.notify.service import Notifier
 from backend.reports.service import Summary, summary
 from backend.settings import Settings
@@ -92,9 +93,29 @@ async def _build(settings: Settings, seed: int, limit: int | None) -> DemoState:
     return state
 
 
+def brought_forward(sample: list[OlistLead], now: datetime) -> list[OlistLead]:
+    """The sample moved forward by whole weeks, so that its last lead arrives in the week
+    before ``now``: weekdays and times of day stay as in the data, and the pursuit scores
+    learned from it are recent enough to count (their evidence halves every 30 days)."""
+    if not sample:
+        return sample
+    last = max(lead.received_at for lead in sample)
+    weeks = (now - timedelta(days=7) - last) // timedelta(weeks=1)
+    offset = timedelta(weeks=max(weeks, 0))
+
+    def moved(lead: OlistLead) -> OlistLead:
+        at = lead.received_at + offset
+        deal = replace(lead.deal, won_date=lead.deal.won_date + offset) if lead.deal else None
+        return replace(
+            lead, body={**lead.body, "received_at": at.isoformat()}, received_at=at, deal=deal
+        )
+
+    return [moved(lead) for lead in sample]
+
+
 async def populate(session: AsyncSession, seed: int, limit: int | None) -> DemoState:
     """Roster and rules, the replayed sample, then fresh offers and logins."""
-    sample = load_sample()
+    sample = brought_forward(load_sample(), utcnow())
     roster = await build_roster(session, list(load_deals().values()))
     await build_rules(session, roster)
     await set_lead_values(session)

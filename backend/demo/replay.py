@@ -38,6 +38,7 @@ from backend.pursuit.service import (
 )
 from backend.roster.service import list_agents
 from backend.routing.service import list_rules
+from backend.scoring import service as scoring
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ FIRST_OUTCOMES = (("connected", 5), ("no_answer", 3), ("left_message", 2))
 DROPPED_SHARE = 0.6
 # Of the contacted leads Olist did not win, the share closed lost within a month.
 CLOSED_SHARE = 0.85
+MANAGER_REVIEW = timedelta(days=1)
 
 
 def inquiry_for(lead: OlistLead, **changes: Any) -> LeadIn:
@@ -252,6 +254,15 @@ class Replay:
     async def _on_deadline(self, event: Event) -> None:
         for offer in await expire_due_offers(self.session, now=event.at):
             self.offered(offer)
+        reach = await scoring.reachability(self.session, [event.agent_id])
+        if reach[event.agent_id].unreachable_since is not None:
+            # The demo's manager reads the alert the next day and restores the rep.
+            self.schedule(event.at + MANAGER_REVIEW, "restore", event.agent_id, event.agent_id)
+
+    async def _on_restore(self, event: Event) -> None:
+        reach = await scoring.reachability(self.session, [event.agent_id])
+        if reach[event.agent_id].unreachable_since is not None:
+            await scoring.restore_agent(self.session, event.agent_id, event.at, by="demo manager")
 
     def _chase_at_deadline(self, offer: Offer | None, agent_id: str) -> None:
         if offer is not None and offer.status == "accepted" and offer.contact_due_at:
