@@ -20,7 +20,9 @@ def normalize_email(raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        # Mailbox names are case-blind at every provider that matters; one prospect
+        # writing Rita@ once and rita@ later is still one prospect.
+        return validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise BadInput(f"email {raw!r} is not a valid address: {exc}", field="email") from exc
 

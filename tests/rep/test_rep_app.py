@@ -104,7 +104,7 @@ async def test_rep_accept_moves_offer_to_waiting_for_contact(
     assert (lane(fragment, "pending"), lane(fragment, "waiting")) == ([], [offered["lead_id"]])
     assert [a.attrs["href"] for a in card.tags("a")] == [
         "tel:+5511991234567",
-        "mailto:R1@example.org",
+        "mailto:r1@example.org",
     ]
 
 
