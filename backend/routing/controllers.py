@@ -41,7 +41,7 @@ class RuleIn(msgspec.Struct):
     active: bool = True
 
 
-class RulePatch(msgspec.Struct):
+class RulePatch(msgspec.Struct, forbid_unknown_fields=True):
     """Any of a rule's fields; those left out keep their value."""
 
     name: str | UnsetType = UNSET

@@ -58,3 +58,15 @@ async def test_switched_off_rule_routes_nothing_and_stays_listed(
     assert response.status_code == 204
     assert (lead["status"], lead["offer"]) == ("unassigned", None)
     assert [(r["id"], r["active"]) for r in listed] == [(rule, False)]
+
+
+async def test_rule_change_naming_an_unknown_field_is_refused(
+    client: Client, auth: dict[str, str]
+) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    rule = await make_rule(client, auth, "Any", [ana])
+
+    response = await client.patch(f"/api/v1/rules/{rule}", json={"colour": "red"}, headers=auth)
+
+    assert response.status_code == 400
+    assert "colour" in response.json()["detail"]
