@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -139,6 +140,9 @@ def _check_override(position: int, changes: dict[str, Any]) -> None:
         raise BadProposal(f"Agent change {position}: active must be true or false.")
 
 
+REPLAY_SEED = 20261204
+
+
 class ReplayFacts:
     """Routing facts kept in memory: the proposed roster and what the replay has done so far.
 
@@ -156,6 +160,8 @@ class ReplayFacts:
         self._served: dict[str, list[tuple[datetime, str | None, str]]] = defaultdict(list)
         self._owners: dict[str, tuple[datetime, str]] = {}
         self._profiles: dict[str, AgentProfile] = {}
+        # Seeded, so that replaying one proposal twice draws the same pursuit scores.
+        self.draws = random.Random(REPLAY_SEED)
 
     def advance(self, now: datetime) -> None:
         self.now = now
@@ -390,7 +396,14 @@ async def _decide(
         return Choice(None, explanation="no proposed rule matches")
     # Given only rules that match, the ladder mode of ``choose`` (conditions unread) is moot.
     return await choose(
-        session, lead, lead.received_at, lead.id, rules=matching, facts=facts, lock=False
+        session,
+        lead,
+        lead.received_at,
+        lead.id,
+        rules=matching,
+        facts=facts,
+        lock=False,
+        draws=facts.draws,
     )
 
 

@@ -94,6 +94,7 @@ async def choose(
     rules: Sequence[Rule] | None = None,
     facts: RoutingFacts | None = None,
     lock: bool = True,
+    draws: random.Random | None = None,
 ) -> Choice:
     """Try rules in order until one has an eligible agent.
 
@@ -125,7 +126,7 @@ async def choose(
         candidates = await _candidates(facts, rule, view, clock, history)
         await _hold_back_unreachable(session, candidates)
         if rule.strategy == "score":
-            await _draw_scores(session, candidates, now)
+            await _draw_scores(session, candidates, now, draws or SCORE_DRAWS)
         if not any(c.eligible for c in candidates):
             why = "no eligible agent in the pool" if candidates else "the pool is empty"
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": True, "why": why})
@@ -149,13 +150,15 @@ async def _hold_back_unreachable(session: AsyncSession, candidates: list[Candida
             c.reasons.append("not reachable: recent offers all expired; a manager can restore")
 
 
-async def _draw_scores(session: AsyncSession, candidates: list[Candidate], now: datetime) -> None:
+async def _draw_scores(
+    session: AsyncSession, candidates: list[Candidate], now: datetime, draws: random.Random
+) -> None:
     """One Thompson draw from each eligible agent's pursuit score, so strong agents get more
     leads while uncertain newcomers still get some."""
     eligible = [c for c in candidates if c.eligible]
-    draws = await scoring.sample_scores(session, [c.agent.id for c in eligible], now, SCORE_DRAWS)
+    drawn = await scoring.sample_scores(session, [c.agent.id for c in eligible], now, draws)
     for c in candidates:
-        c.score = round(draws[c.agent.id], 1) if c.agent.id in draws else None
+        c.score = round(drawn[c.agent.id], 1) if c.agent.id in drawn else None
 
 
 async def _lock_rule(session: AsyncSession, rule_id: str) -> None:

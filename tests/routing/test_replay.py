@@ -245,3 +245,21 @@ async def test_replay_refuses_a_pool_naming_an_unknown_agent(sessions: Any) -> N
             await replay(session, proposal, START, END)
 
     assert caught.value.message == ("Rule 'x': the pool names agent nobody, which does not exist.")
+
+
+async def test_replay_of_a_score_rule_draws_the_same_twice(
+    client: Client, auth: dict[str, str], sessions: Any
+) -> None:
+    ids = await stored_leads(client, auth)
+    scored = json.loads(proposal_file(ids))
+    for rule in scored["rules"]:
+        rule["strategy"] = "score"
+    proposal = parse_proposal(json.dumps(scored))
+
+    async with sessions() as session:
+        first = await replay(session, proposal, START, END)
+    async with sessions() as session:
+        second = await replay(session, proposal, START, END)
+
+    assert by_agent(first) == by_agent(second)
+    assert sum(a.proposed_offered for a in first.agents) == 5
