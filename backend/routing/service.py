@@ -364,6 +364,11 @@ def validate_rule(data: dict[str, Any]) -> None:
     name = (data.get("name") or "").strip()
     if not name or len(name) > 200:
         raise BadInput("A rule needs a name of 1 to 200 characters.", field="name")
+    pool = data.get("pool") or {}
+    if not any(pool.get(key) for key in ("agent_ids", "team_ids", "partner_ids")):
+        raise BadInput(
+            "A rule's pool needs at least one of agent_ids, team_ids or partner_ids.", field="pool"
+        )
 
 
 async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:
@@ -439,10 +444,6 @@ async def update_rule(session: AsyncSession, rule_id: str, changes: dict[str, An
 async def _check_pool(session: AsyncSession, pool: dict[str, Any]) -> None:
     from backend.roster.models import Partner, Team
 
-    if not any(pool.get(key) for key in ("agent_ids", "team_ids", "partner_ids")):
-        raise BadInput(
-            "A rule's pool needs at least one of agent_ids, team_ids or partner_ids.", field="pool"
-        )
     for key, model in (("agent_ids", Agent), ("team_ids", Team), ("partner_ids", Partner)):
         for ref in pool.get(key) or []:
             if await session.get(model, ref) is None:

@@ -197,6 +197,9 @@ async def test_replay_facts_count_todays_offers_in_the_agents_zone() -> None:
     assert today == {"ana": 1}
 
 
+RULE = '{"name": "x", "pool": {"agent_ids": ["a"]}}'
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -206,13 +209,14 @@ async def test_replay_facts_count_todays_offers_in_the_agents_zone() -> None:
         ('[{"priority": 1}]', "Rule 1: Object missing required field `name`."),
         ('[{"name": "x", "strategy": "coin"}]', "Rule 1: Strategy 'coin' is not one of"),
         ('[{"name": "x", "conditions": {"colour": ["red"]}}]', "Rule 1: Unknown rule condition"),
-        ('{"rules": [{"name": "x"}], "agents": [{"capacity": 3}]}', "Agent change 1 needs"),
+        ('[{"name": "x"}]', "Rule 1: A rule's pool needs at least one of agent_ids"),
+        (f'{{"rules": [{RULE}], "agents": [{{"capacity": 3}}]}}', "Agent change 1 needs"),
         (
-            '{"rules": [{"name": "x"}], "agents": [{"id": "a", "capacity": -1}]}',
+            f'{{"rules": [{RULE}], "agents": [{{"id": "a", "capacity": -1}}]}}',
             "Agent change 1: capacity must be a whole number from 0 to 1,000,000.",
         ),
         (
-            '{"rules": [{"name": "x"}], "agents": [{"id": "a", "email": "b@c.d"}]}',
+            f'{{"rules": [{RULE}], "agents": [{{"id": "a", "email": "b@c.d"}}]}}',
             "Agent change 1: cannot change email; use active, capacity",
         ),
     ],
@@ -225,7 +229,9 @@ def test_parse_proposal_refuses_a_bad_file(text: str, message: str) -> None:
 
 
 def test_parse_proposal_orders_rules_by_priority_then_file_order() -> None:
-    text = json.dumps([{"name": "b", "priority": 5}, {"name": "a"}, {"name": "c", "priority": 5}])
+    pool = {"agent_ids": ["a"]}
+    named = [("b", {"priority": 5}), ("a", {}), ("c", {"priority": 5})]
+    text = json.dumps([{"name": name, "pool": pool, **more} for name, more in named])
 
     proposal = parse_proposal(text)
 
