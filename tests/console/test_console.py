@@ -368,7 +368,7 @@ async def test_lead_page_explains_decisions_and_candidates(
         "declined this lead before"
     )
     assert [row.tags("td")[5].text for row in document.all("data-offer", tag="tr")] == [
-        "wrong_territory",
+        "Wrong territory",
         "—",
     ]
     assert [e.attrs["data-event"] for e in document.all("data-event")] == [
