@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 # Their per-step INFO lines would bury the demo's progress; DEBUG still shows them.
 CHATTY_LOGGERS = (
     "alembic", "backend.access", "backend.intake", "backend.notify", "backend.pursuit",
-    "backend.roster", "backend.routing",
+    "backend.roster", "backend.routing", "backend.scoring",
 )  # fmt: skip
 
 
@@ -152,12 +152,13 @@ async def keep_notifications(
 
 @contextlib.contextmanager
 def quiet(names: tuple[str, ...]) -> Iterator[None]:
-    """Raise the named loggers to WARNING for a while, unless set to debug."""
+    """Raise the named loggers to ERROR for a while, unless set to debug: the warnings of a
+    replayed year (leads unassigned, reps unreachable) are history, not news."""
     loggers = [logging.getLogger(name) for name in names]
     before = [each.level for each in loggers]
     for each in loggers:
         if each.getEffectiveLevel() > logging.DEBUG:
-            each.setLevel(logging.WARNING)
+            each.setLevel(logging.ERROR)
     try:
         yield
     finally:
