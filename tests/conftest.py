@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import uuid
@@ -14,13 +15,16 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from backend.access.service import create_api_key
 from backend.app import create_app
 from backend.db import create_engine, session_factory, upgrade_database
 from backend.models import Base
+from backend.notify.service import Notifier
 from backend.settings import Settings
+from tests.mail import Inbox, free_port
 
 POSTGRES_URL = os.environ.get("PURSUIT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -144,3 +148,22 @@ async def api_key(sessions: Any) -> str:
 @pytest.fixture
 def auth(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, str]]:
+    handler, port = Inbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+@pytest.fixture
+async def mailing_notifier(
+    settings: Settings, sessions: Any, inbox: tuple[Inbox, str]
+) -> AsyncIterator[Notifier]:
+    notifier = Notifier(dataclasses.replace(settings, smtp_url=inbox[1]), sessions)
+    await notifier.start()
+    yield notifier
+    await notifier.close()

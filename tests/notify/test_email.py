@@ -5,12 +5,8 @@ import email
 import email.policy
 import logging
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from backend.access.models import AgentLink
 from backend.access.service import agent_for_link
@@ -18,46 +14,10 @@ from backend.notify.models import Notification
 from backend.notify.service import Notifier, SmtpServer, parse_smtp_url, save_subscription
 from backend.pursuit.models import LeadEvent
 from backend.settings import Settings
+from tests.mail import Inbox, free_port
 
 from .conftest import MakeOffer, Sessions, rows
 from .fake_push import FakePushService
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, str]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, f"smtp://127.0.0.1:{port}"
-    controller.stop()
-
-
-@pytest.fixture
-async def mailing_notifier(
-    settings: Settings, sessions: Sessions, inbox: tuple[Inbox, str]
-) -> AsyncIterator[Notifier]:
-    notifier = Notifier(dataclasses.replace(settings, smtp_url=inbox[1]), sessions)
-    await notifier.start()
-    yield notifier
-    await notifier.close()
 
 
 async def test_notify_offer_without_subscription_mails_one_link(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import email.policy
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from backend.access.models import User
 from backend.access.service import agent_for_link
@@ -22,32 +19,12 @@ from backend.notify.models import Notification
 from backend.notify.service import Notifier, save_subscription
 from backend.pursuit.models import Lead, LeadEvent, Offer
 from backend.roster.models import Agent, Partner, Team
-from backend.settings import Settings
+from tests.mail import Inbox
 
 from .conftest import OFFER_EXPIRES_AT, MakeOffer, Sessions, rows
 from .fake_push import FakePushService
-from .test_email import Inbox, free_port
 
 CONTACT_DUE_AT = datetime(2030, 1, 3, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, str]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, f"smtp://127.0.0.1:{port}"
-    controller.stop()
-
-
-@pytest.fixture
-async def mailing_notifier(
-    settings: Settings, sessions: Sessions, inbox: tuple[Inbox, str]
-) -> AsyncIterator[Notifier]:
-    notifier = Notifier(dataclasses.replace(settings, smtp_url=inbox[1]), sessions)
-    await notifier.start()
-    yield notifier
-    await notifier.close()
 
 
 async def add_event(sessions: Sessions, lead_id: str, type: str, data: dict[str, Any]) -> int:

@@ -14,10 +14,10 @@ from backend.pursuit.models import Lead, LeadEvent, Offer
 from backend.roster.models import Agent
 from backend.scoring.service import reachability
 from backend.settings import Settings
+from tests.mail import free_port
 
 from .conftest import Sessions
 from .fake_push import FakePushService
-from .test_email import free_port
 from .test_push import subscribe
 
 EXPIRES_AT = datetime(2030, 1, 1, tzinfo=UTC)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.access.service import create_user
@@ -18,7 +15,6 @@ from backend.pursuit import service
 from backend.pursuit.models import Offer
 from backend.roster.service import create_partner, create_team, update_agent
 from backend.routing import service as routing_service
-from backend.settings import Settings
 from tests.factories import (
     Client,
     add_agent,
@@ -29,7 +25,7 @@ from tests.factories import (
     post_lead,
     submit,
 )
-from tests.notify.test_email import Inbox, free_port
+from tests.mail import Inbox
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # a Monday
 Sessions = async_sessionmaker[AsyncSession]
@@ -46,25 +42,6 @@ async def route_many(session: AsyncSession, prefix: str, count: int, **fields: A
         result = await submit(session, f"{prefix}{i}", minutes(i), **fields)
         picks.append(result.offer.agent_id if result.offer else "-")
     return picks
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, str]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, f"smtp://127.0.0.1:{port}"
-    controller.stop()
-
-
-@pytest.fixture
-async def mailing_notifier(
-    settings: Settings, sessions: Sessions, inbox: tuple[Inbox, str]
-) -> AsyncIterator[Notifier]:
-    notifier = Notifier(dataclasses.replace(settings, smtp_url=inbox[1]), sessions)
-    await notifier.start()
-    yield notifier
-    await notifier.close()
 
 
 async def team_with_manager(session: AsyncSession, name: str) -> str:
