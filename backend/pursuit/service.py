@@ -244,24 +244,6 @@ async def _teams_of_rules(session: AsyncSession, rule_ids: list[str]) -> list[st
     return sorted(teams)
 
 
-async def _make_offer(
-    session: AsyncSession,
-    lead: Lead,
-    agent: Agent,
-    rule: Rule | None,
-    decision: Decision,
-    now: datetime,
-    accept_timeout_s: int | None = None,
-    broadcast_id: str | None = None,
-    pass_value: float | None = None,
-) -> Offer:
-    offer = _new_offer(session, lead, agent, rule, decision, now, accept_timeout_s, broadcast_id)
-    session.add(offer)
-    if rule is not None and broadcast_id is None:
-        await routing.record_turn(session, rule.id, agent.id, now, pass_value)
-    return offer
-
-
 def _new_offer(
     session: AsyncSession,
     lead: Lead,
@@ -792,7 +774,8 @@ async def offer_to_agent(
     )
     session.add(decision)
     await session.flush()
-    offer = await _make_offer(session, lead, agent, None, decision, now, accept_timeout_s)
+    offer = _new_offer(session, lead, agent, None, decision, now, accept_timeout_s)
+    session.add(offer)
     await session.commit()
     return offer
 
