@@ -1,5 +1,6 @@
 """Every table, imported once so metadata and migrations see the whole schema."""
 
+from backend.access.devices import AgentSignInLink, DeviceSession
 from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
 from backend.db import Base
 from backend.intake.models import Inquiry, LeadValue
@@ -14,9 +15,11 @@ __all__ = [
     "Agent",
     "AgentEvidence",
     "AgentLink",
+    "AgentSignInLink",
     "ApiKey",
     "Base",
     "Decision",
+    "DeviceSession",
     "GroupEvidence",
     "IdempotentReply",
     "Inquiry",

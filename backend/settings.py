@@ -57,7 +57,7 @@ class Settings:
     secret_key: str
     redis_url: str | None = None
     vapid_private_key: str | None = None
-    vapid_subject: str = "mailto:admin@pursuit.invalid"
+    vapid_subject: str | None = None  # unset: the first admin's mailto:, else the https base URL
     smtp_url: str | None = None
     mail_from: str = "Pursuit <pursuit@localhost>"
     sweep_interval_s: float = 1.0
@@ -66,6 +66,8 @@ class Settings:
     push_timeout_s: float = 10.0
     currency: str | None = None
     exchange_rates: dict[str, float] = field(default_factory=dict)
+    sms_url: str | None = None
+    sms_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -79,7 +81,7 @@ class Settings:
             "secret_key": _env("SECRET_KEY") or _read_or_create_secret(var_dir / "secret_key"),
             "redis_url": _env("REDIS_URL"),
             "vapid_private_key": _env("VAPID_PRIVATE_KEY"),
-            "vapid_subject": _env("VAPID_SUBJECT", cls.vapid_subject),
+            "vapid_subject": _env("VAPID_SUBJECT"),
             "smtp_url": _env("SMTP_URL"),
             "mail_from": _env("MAIL_FROM", cls.mail_from),
             "sweep_interval_s": float(_env("SWEEP_INTERVAL_S", "1") or 1),
@@ -90,6 +92,8 @@ class Settings:
             ),
             "currency": (_env("CURRENCY") or "").upper() or None,
             "exchange_rates": parse_rates(_env("EXCHANGE_RATES") or ""),
+            "sms_url": _env("SMS_URL"),
+            "sms_token": _env("SMS_TOKEN"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -200,3 +200,11 @@ async def store_reply(
         await session.commit()
     except IntegrityError:
         await session.rollback()
+
+
+async def admin_email(session: AsyncSession) -> str | None:
+    """The address of the earliest admin, who answers for this deployment."""
+    found = await session.scalars(
+        select(User.email).where(User.role == "admin").order_by(User.created_at, User.id)
+    )
+    return found.first()

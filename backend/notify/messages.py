@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from backend.pursuit.models import Lead, Offer
@@ -18,6 +19,8 @@ MAX_TITLE_CHARS = 120  # notification banners show far less; the rest is noise
 MAX_WHY_CHARS = 500  # a routing explanation, cut before it buries the link
 ELLIPSIS = "…"
 PRIVATE_LINK_NOTE = "This link opens your own leads; please do not forward it."
+MAX_SMS_CHARS = 459  # three concatenated GSM segments; a longer text costs more than it helps
+OFFER_ACTIONS = [{"action": "accept", "title": "Accept"}, {"action": "decline", "title": "Decline"}]
 
 WITHDRAWN_TITLES = {"taken": "Lead taken by a colleague", "reassigned": "Lead reassigned"}
 WITHDRAWN_REASONS = {
@@ -55,6 +58,10 @@ def offer_notice(offer: Offer, lead: Lead, agent: Agent, base_url: str) -> Notic
         "offer_id": offer.id,
         "url": f"{base_url}/app?offer={offer.id}",
         "expires_at": offer.expires_at.isoformat(),
+        "kind": "offer",
+        "actions": OFFER_ACTIONS,
+        "accept_url": f"{base_url}/api/v1/offers/{offer.id}/accept",
+        "decline_url": f"{base_url}/app?offer={offer.id}&decline=1",
     }
     return Notice(title, summary, encode_push_payload(fields), action="Open the offer")
 
@@ -102,6 +109,24 @@ def notice_mail_text(notice: Notice, link: str | None) -> str:
     return f"{text}\n{notice.action}: {link}\n\n{PRIVATE_LINK_NOTE}\n"
 
 
+def notice_sms_text(notice: Notice, link: str) -> str:
+    """One text message: the title and summary, shortened so the link always fits whole."""
+    room = MAX_SMS_CHARS - len(link) - 1
+    return f"{_clip(f'{notice.title}. {notice.summary}', room)} {link}"
+
+
+def sign_in_mail(link: str, minutes: int) -> AlertMail:
+    """The sign-in mail: its link opens a page with a button, so a scanner spends nothing."""
+    subject = "Your Pursuit sign-in link"
+    text = (
+        "Open this link on the phone or computer you want to use Pursuit on, then press "
+        f'"Sign in on this device":\n\n{link}\n\n'
+        f"The link works once, for {minutes} minutes. If you did not ask for it, ignore this "
+        "mail: nobody can sign in without it.\n"
+    )
+    return AlertMail(subject, text)
+
+
 def alert_mail(lead: Lead, why: str, base_url: str) -> AlertMail:
     """Tell managers a lead is waiting unassigned, with a link to its journey in the console."""
     subject = _clip(f"Unassigned lead: {_lead_name(lead)}", MAX_TITLE_CHARS)
@@ -114,7 +139,7 @@ def alert_mail(lead: Lead, why: str, base_url: str) -> AlertMail:
     return AlertMail(subject, text)
 
 
-def encode_push_payload(fields: dict[str, str]) -> bytes:
+def encode_push_payload(fields: dict[str, Any]) -> bytes:
     """Compact JSON; ``body``, then ``title``, shortened until it fits one push."""
     fields = dict(fields)
     data = _compact_json(fields)
@@ -132,7 +157,7 @@ def _lead_name(lead: Lead) -> str:
     return lead.company or person or "unnamed contact"
 
 
-def _compact_json(fields: dict[str, str]) -> bytes:
+def _compact_json(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
 

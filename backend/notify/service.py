@@ -8,12 +8,17 @@ are mailed when a lead falls through to their queue; that is a journey event onl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid, parseaddr, parsedate_to_datetime
 from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -23,11 +28,12 @@ import aiosmtplib
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import VapidException
 from pywebpush import WebPushException, webpush_async
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.access.devices import device_label
 from backend.access.models import User
-from backend.access.service import create_agent_link
+from backend.access.service import admin_email, create_agent_link
 from backend.db import as_utc, new_id, utcnow
 from backend.errors import BadInput, NotFound
 from backend.notify.messages import (
@@ -36,6 +42,7 @@ from backend.notify.messages import (
     Notice,
     alert_mail,
     notice_mail_text,
+    notice_sms_text,
     offer_notice,
     overdue_notice,
     withdrawn_notice,
@@ -45,9 +52,16 @@ from backend.notify.messages import (
 from backend.notify.messages import MAX_PUSH_PAYLOAD as MAX_PUSH_PAYLOAD
 from backend.notify.messages import encode_push_payload as encode_push_payload
 from backend.notify.models import Notification, PushSubscription
-from backend.notify.vapid import b64url_decode, load_vapid
+from backend.notify.sms import SmsFailed, SmsSender, sms_sender
+from backend.notify.vapid import b64url_decode, b64url_encode, load_vapid
 from backend.pursuit.models import Lead, LeadEvent, Offer
-from backend.pursuit.service import Announcements, get_lead, get_offer, record_event
+from backend.pursuit.service import (
+    Announcements,
+    get_lead,
+    get_offer,
+    record_event,
+    record_notified_via,
+)
 from backend.roster.models import Agent
 from backend.roster.service import get_agent
 from backend.scoring.service import record_notification_failure
@@ -63,6 +77,18 @@ SMTP_TIMEOUT_S = 30.0
 MAX_ENDPOINT_LENGTH = 2000
 MAX_ERROR_LENGTH = 1000
 AGENT_NOTICE_TYPES = frozenset({"withdrawn", "contact_overdue"})
+OUR_FAULT_STATUSES = frozenset({400, 413})  # we sent something malformed or too large
+MAX_PUSH_ATTEMPTS = 4
+RETRY_BASE_S = 1.0  # doubled after each failed attempt, unless Retry-After says otherwise
+MAX_RETRY_WAIT_S = 600.0
+MIN_PUSH_TTL_S = 60
+MAX_PUSH_TTL_S = 28 * 24 * 3600  # the longest push services keep a message
+VAPID_EXPIRY_S = 12 * 3600  # RFC 8292 allows at most 24 hours
+REACHING_ORDER = ("push", "sms", "email")  # quickest first, for an offer's notified_via
+_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], datetime]
 
 
 # Subscriptions
@@ -93,24 +119,70 @@ async def save_subscription(
     p256dh: str,
     auth: str,
     allowed_hosts: tuple[str, ...],
+    user_agent: str | None = None,
+    old_endpoint: str | None = None,
 ) -> PushSubscription:
-    """Store a browser's subscription; a known endpoint is updated and moved."""
+    """Store a browser's subscription; a known endpoint is updated and moved.
+
+    With ``old_endpoint`` (a ``pushsubscriptionchange``), the agent's subscription at that
+    endpoint is the one renewed, keeping its id, label and switch.
+    """
     _check_endpoint(endpoint, allowed_hosts)
     _check_keys(p256dh, auth)
 
-    subscription = await session.scalar(
-        select(PushSubscription).where(PushSubscription.endpoint == endpoint)
-    )
+    subscription = await _subscription_at(session, endpoint)
+    if old_endpoint is not None and old_endpoint != endpoint:
+        renewed = await _subscription_at(session, old_endpoint)
+        if renewed is not None and renewed.agent_id == agent_id:
+            if subscription is not None:
+                await session.delete(subscription)
+                await session.flush()
+            subscription = renewed
     if subscription is None:
-        subscription = PushSubscription(endpoint=endpoint)
+        subscription = PushSubscription(endpoint=endpoint, label=device_label(user_agent))
         session.add(subscription)
     subscription.agent_id = agent_id
+    subscription.endpoint = endpoint
     subscription.p256dh = p256dh
     subscription.auth = auth
     await session.commit()
 
     logger.info("push subscription saved id=%s agent_id=%s", subscription.id, agent_id)
     return subscription
+
+
+async def list_subscriptions(session: AsyncSession, agent_id: str) -> list[PushSubscription]:
+    found = await session.scalars(
+        select(PushSubscription)
+        .where(PushSubscription.agent_id == agent_id)
+        .order_by(PushSubscription.created_at, PushSubscription.id)
+    )
+    return list(found)
+
+
+async def set_subscription_enabled(
+    session: AsyncSession, subscription_id: str, agent_id: str, enabled: bool
+) -> PushSubscription:
+    """Switch one of the agent's devices on or off; another agent's is not found."""
+    subscription = await session.get(PushSubscription, subscription_id)
+    if subscription is None or subscription.agent_id != agent_id:
+        raise NotFound(f"There is no push subscription {subscription_id!r}.")
+    subscription.enabled = enabled
+    await session.commit()
+    logger.info(
+        "push subscription switched id=%s agent_id=%s enabled=%s",
+        subscription.id,
+        agent_id,
+        enabled,
+    )
+    return subscription
+
+
+async def _subscription_at(session: AsyncSession, endpoint: str) -> PushSubscription | None:
+    found: PushSubscription | None = await session.scalar(
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint)
+    )
+    return found
 
 
 async def delete_subscription(
@@ -226,6 +298,23 @@ class _Delivery:
     subscriptions: list[PushSubscription]
     notice: Notice
     event_id: int | None = None
+    ttl_s: int = 3600
+    urgency: str = "normal"
+
+    @property
+    def is_offer(self) -> bool:
+        """A new offer, rather than a notice about one (withdrawn, overdue)."""
+        return self.event_id is None
+
+
+@dataclass
+class _Attempt:
+    """How one push request ended: the status code, the error, and any wait asked for."""
+
+    status_code: int | None
+    error: Exception | None = None
+    retry_after: str | None = None
+    permanent: bool = False  # nothing was sent, so trying again would fail the same way
 
 
 @dataclass(frozen=True)
@@ -241,11 +330,23 @@ class Notifier:
     blocks every other writer for as long as a push service takes to answer.
     """
 
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        sms: SmsSender | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = utcnow,
+    ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._vapid = load_vapid(settings)
+        self._subject = check_vapid_subject(settings.vapid_subject)
         self._smtp = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
+        self._sms = sms if sms is not None else sms_sender(settings)
+        self._sleep = sleep
+        self._clock = clock
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -262,6 +363,8 @@ class Notifier:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self._sms is not None:
+            await self._sms.aclose()
 
     def schedule_offers(self, offer_ids: Iterable[str]) -> None:
         """Notify in background tasks; failures are logged, never raised."""
@@ -285,8 +388,24 @@ class Notifier:
             await asyncio.wait(pending)
 
     async def notify_offer(self, offer_id: str) -> list[Notification]:
+        """Push a new offer to each enabled device, urgently and for as long as it is open;
+        with no device reached, mail it and, when a gateway is set up, text it."""
         compose = partial(offer_notice, base_url=self._settings.base_url)
-        return await self._deliver(await self._load(offer_id, compose))
+        delivery = await self._load(offer_id, compose)
+        left = (delivery.offer.expires_at - self._clock()).total_seconds()
+        ttl_s = min(max(math.ceil(left), MIN_PUSH_TTL_S), MAX_PUSH_TTL_S)
+        return await self._deliver(dataclasses.replace(delivery, ttl_s=ttl_s, urgency="high"))
+
+    async def mail(self, recipient: str, subject: str, text: str) -> str:
+        """Mail one message through the configured server: sent, failed, or kept without one."""
+        if self._smtp is None:
+            return "kept"
+        try:
+            await send_mail(self._smtp, self._settings.mail_from, recipient, subject, text)
+        except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
+            logger.warning("mail failed error=%s", type(exc).__name__)
+            return "failed"
+        return "sent"
 
     async def notify_event(self, event_id: int) -> list[Notification]:
         """Send what a journey event calls for; events of other types send nothing.
@@ -339,10 +458,13 @@ class Notifier:
             lead = await get_lead(session, offer.lead_id)
             agent = await get_agent(session, offer.agent_id)
             subscriptions = await session.scalars(
-                select(PushSubscription).where(PushSubscription.agent_id == agent.id)
+                select(PushSubscription).where(
+                    PushSubscription.agent_id == agent.id, PushSubscription.enabled.is_(True)
+                )
             )
             notice = compose(offer, lead, agent)
-            return _Delivery(offer, lead, agent, list(subscriptions), notice, event_id)
+            ttl_s = self._settings.push_ttl_s
+            return _Delivery(offer, lead, agent, list(subscriptions), notice, event_id, ttl_s)
 
     async def _load_event_notice(self, event: LeadEvent) -> _Delivery | None:
         """The notice for the offer's own agent, or None when a reminder came too late."""
@@ -367,31 +489,121 @@ class Notifier:
     async def _deliver(self, delivery: _Delivery) -> list[Notification]:
         notes = await asyncio.gather(*(self._push(delivery, s) for s in delivery.subscriptions))
         if not any(note.status == "sent" for note in notes):
-            notes.append(await self._email(delivery))
+            fallbacks = [self._email(delivery)]
+            if delivery.is_offer and self._sms is not None and delivery.agent.phone:
+                fallbacks.append(self._text(delivery, self._sms))
+            notes.extend(await asyncio.gather(*fallbacks))
 
         await self._record(delivery, notes)
         return notes
 
     async def _push(self, delivery: _Delivery, subscription: PushSubscription) -> Notification:
+        """Push to one device, retrying a throttled or failing service without holding up others.
+
+        404 and 410 mean the device is gone; 400 and 413 mean our request was wrong, which
+        a retry cannot mend. 429, 5xx and network errors are retried after the wait the
+        service asks for (``Retry-After``) or a doubling backoff, while the offer is open.
+        """
         note = self._note(delivery, "push", delivery.notice.summary)
         note.subscription_id = subscription.id
+        for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
+            note.attempts = attempt
+            result = await self._push_once(delivery, subscription)
+            code = result.status_code
+            if result.error is None:
+                return _finish(note, "sent", code)
+            if code in GONE_STATUSES:
+                return _finish(note, "gone", code, result.error)
+            if code in OUR_FAULT_STATUSES:
+                _log_our_fault(note, code)
+                return _finish(note, "refused", code, result.error)
+            wait = self._retry_wait(result, attempt, delivery)
+            if wait is None:
+                return _finish(note, "failed", code, result.error)
+            logger.info(
+                "push retry scheduled subscription_id=%s status_code=%s attempt=%s wait_s=%s",
+                subscription.id,
+                code,
+                attempt,
+                wait,
+            )
+            await self._sleep(wait)
+        raise AssertionError("unreachable: the last attempt always settles the outcome")
+
+    async def _push_once(self, delivery: _Delivery, subscription: PushSubscription) -> _Attempt:
         try:
             response = await webpush_async(
                 subscription_info=_subscription_info(subscription),
                 data=delivery.notice.payload.decode(),
                 vapid_private_key=self._vapid.signer,
-                vapid_claims={"sub": self._settings.vapid_subject},  # pywebpush mutates it
+                vapid_claims=await self._claims(subscription.endpoint),
                 content_encoding="aes128gcm",
-                ttl=self._settings.push_ttl_s,
+                ttl=delivery.ttl_s,
+                headers={"Urgency": delivery.urgency, "Topic": push_topic(delivery.lead.id)},
                 timeout=self._settings.push_timeout_s,
                 aiohttp_session=self._client(),
             )
         except WebPushException as exc:
-            status = "gone" if exc.status_code in GONE_STATUSES else "failed"
-            return _finish(note, status, exc.status_code, exc)
-        except (aiohttp.ClientError, TimeoutError, VapidException, ValueError) as exc:
-            return _finish(note, "failed", None, exc)
-        return _finish(note, "sent", getattr(response, "status", None))
+            return _Attempt(exc.status_code, exc, exc.retry_after)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return _Attempt(None, exc)
+        except (VapidException, ValueError) as exc:
+            return _Attempt(None, exc, permanent=True)
+        return _Attempt(getattr(response, "status", None))
+
+    def _retry_wait(self, result: _Attempt, attempt: int, delivery: _Delivery) -> float | None:
+        """Seconds to wait before trying again, or None when another try is pointless."""
+        code = result.status_code
+        transient = code is None or code == 429 or code >= 500
+        if result.permanent or not transient or attempt >= MAX_PUSH_ATTEMPTS:
+            return None
+        now = self._clock()
+        asked = parse_retry_after(result.retry_after, now) if result.retry_after else None
+        wait = asked if asked is not None else RETRY_BASE_S * 2 ** (attempt - 1)
+        if wait > MAX_RETRY_WAIT_S:
+            return None
+        if delivery.is_offer and now + timedelta(seconds=wait) >= delivery.offer.expires_at:
+            return None
+        return wait
+
+    async def _claims(self, endpoint: str) -> dict[str, str | int]:
+        """VAPID claims for one push service, made afresh: pywebpush writes into the dict."""
+        parts = urlsplit(endpoint)
+        return {
+            "sub": await self._vapid_subject(),
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "exp": int(time.time()) + VAPID_EXPIRY_S,
+        }
+
+    async def _vapid_subject(self) -> str:
+        """The configured contact, else the first admin's address, else the https base URL."""
+        if self._subject is not None:
+            return self._subject
+        async with self._sessions() as session:
+            address = await admin_email(session)
+        if address is not None:
+            self._subject = f"mailto:{address}"
+            return self._subject
+        if self._settings.base_url.startswith("https://"):
+            return self._settings.base_url
+        sender = parseaddr(self._settings.mail_from)[1]
+        logger.warning("vapid subject missing; set PURSUIT_VAPID_SUBJECT or add an admin")
+        return f"mailto:{sender}"
+
+    async def _text(self, delivery: _Delivery, sms: SmsSender) -> Notification:
+        """Text the offer with a personal link; the stored record withholds the token."""
+        shown = notice_sms_text(delivery.notice, self._offer_link(ELLIPSIS, delivery.offer.id))
+        note = self._note(delivery, "sms", shown)
+        note.recipient = delivery.agent.phone
+        phone = delivery.agent.phone or ""
+        async with self._sessions() as session:
+            token, _ = await create_agent_link(session, delivery.agent.id, ttl=LINK_TTL)
+        text = notice_sms_text(delivery.notice, self._offer_link(token, delivery.offer.id))
+        try:
+            status_code = await sms.send(phone, text)
+        except SmsFailed as exc:
+            return _finish(note, "failed", exc.status_code, exc)
+        return _finish(note, "sent", status_code)
 
     async def _email(self, delivery: _Delivery) -> Notification:
         agent, notice = delivery.agent, delivery.notice
@@ -417,15 +629,15 @@ class Notifier:
         return notice_mail_text(delivery.notice, self._offer_link(token, delivery.offer.id))
 
     async def _record(self, delivery: _Delivery, notes: list[Notification]) -> None:
-        gone = [note.subscription_id for note in notes if note.status == "gone"]
         alert: LeadEvent | None = None
         async with self._sessions() as session:
             session.add_all(notes)
             for note in notes:
                 _record_notified(session, delivery.lead.id, note, delivery.event_id)
-            if gone:
-                await session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
-            if delivery.event_id is None and not any(n.status in REACHED for n in notes):
+            await _settle_subscriptions(session, notes)
+            if delivery.is_offer:
+                await record_notified_via(session, delivery.offer.id, reaching_channel(notes))
+            if delivery.is_offer and not any(n.status in REACHED for n in notes):
                 alert = await _count_unreached(session, delivery)
             await session.commit()
         for note in notes:
@@ -507,6 +719,71 @@ class Notifier:
         except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
             return "failed", type(exc).__name__
         return "sent", None
+
+
+def check_vapid_subject(subject: str | None) -> str | None:
+    """A configured VAPID subject must be a contact push services can use."""
+    if subject is None:
+        return None
+    if re.fullmatch(r"mailto:[^@\s]+@[^@\s]+\.[^@\s]+", subject) or re.fullmatch(
+        r"https://[^/\s]+\.[^/\s]+\S*", subject
+    ):
+        return subject
+    raise ValueError(
+        f"PURSUIT_VAPID_SUBJECT {subject!r} must be a mailto: address or an https: URL "
+        "where the push services can reach whoever runs this deployment."
+    )
+
+
+def push_topic(lead_id: str) -> str:
+    """The ``Topic`` header: one per lead, so a newer notice replaces an undelivered older one."""
+    if _TOPIC.fullmatch(lead_id):
+        return lead_id
+    return b64url_encode(hashlib.sha256(lead_id.encode()).digest())[:32]
+
+
+def parse_retry_after(value: str, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` of seconds or an HTTP date; None if unreadable."""
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, (as_utc(moment) - now).total_seconds())
+
+
+def reaching_channel(notes: Iterable[Notification]) -> str | None:
+    """The quickest channel that reached the agent: push, then text, then mail."""
+    reached = {note.channel for note in notes if note.status == "sent"}
+    return next((channel for channel in REACHING_ORDER if channel in reached), None)
+
+
+async def _settle_subscriptions(session: AsyncSession, notes: Iterable[Notification]) -> None:
+    """Forget devices that are gone; note when each other device last worked or failed."""
+    pushes = [note for note in notes if note.channel == "push" and note.subscription_id]
+    gone = [n.subscription_id for n in pushes if n.status == "gone"]
+    if gone:
+        await session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+    for note in pushes:
+        if note.status == "gone":
+            continue
+        column = "last_success_at" if note.status == "sent" else "last_failure_at"
+        await session.execute(
+            update(PushSubscription)
+            .where(PushSubscription.id == note.subscription_id)
+            .values({column: note.created_at})
+        )
+
+
+def _log_our_fault(note: Notification, status_code: int | None) -> None:
+    logger.error(
+        "push refused as malformed fault=ours subscription_id=%s offer_id=%s status_code=%s",
+        note.subscription_id,
+        note.offer_id,
+        status_code,
+    )
 
 
 async def _count_unreached(session: AsyncSession, delivery: _Delivery) -> LeadEvent | None:

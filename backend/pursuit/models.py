@@ -67,6 +67,8 @@ class Offer(IdMixin, Base):
     decline_note: Mapped[str | None] = mapped_column(Text)
     # taken (another rep won a broadcast), reassigned (by a manager), no_contact (held too long)
     withdrawn_reason: Mapped[str | None] = mapped_column(String(32))
+    # push, sms or email: the quickest channel that reached the agent about this offer
+    notified_via: Mapped[str | None] = mapped_column(String(16))
 
 
 class Activity(IdMixin, Base):

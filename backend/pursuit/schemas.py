@@ -40,6 +40,7 @@ def offer_json(offer: Offer) -> dict[str, Any]:
         "decline_reason": offer.decline_reason,
         "withdrawn_reason": offer.withdrawn_reason,
         "decline_note": offer.decline_note,
+        "notified_via": offer.notified_via,
     }
 
 

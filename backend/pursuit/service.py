@@ -916,3 +916,10 @@ async def agent_queue(session: AsyncSession, agent_id: str, recent_limit: int = 
         owned=list(owned.all()),
         recent=list(recent.all()),
     )
+
+
+async def record_notified_via(session: AsyncSession, offer_id: str, channel: str | None) -> None:
+    """Note which channel reached the offer's agent (None: none did); the caller commits."""
+    offer = await session.get(Offer, offer_id)
+    if offer is not None:
+        offer.notified_via = channel

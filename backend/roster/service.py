@@ -8,7 +8,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -329,3 +329,16 @@ async def team_by_name(session: AsyncSession, name: str) -> Team:
     if team is None:
         raise NotFound(f"No team is named {name!r}.")
     return team
+
+
+async def employee_by_email(session: AsyncSession, email: str) -> Agent | None:
+    """The active employee (no partner) whose email this is, compared without case."""
+    found = await session.scalars(
+        select(Agent).where(
+            func.lower(Agent.email) == email.strip().lower(),
+            Agent.partner_id.is_(None),
+            Agent.kind == "employee",
+            Agent.active.is_(True),
+        )
+    )
+    return found.first()

@@ -23,6 +23,7 @@ from backend.settings import Settings
 from .fake_push import FakePushService
 
 OFFER_EXPIRES_AT = datetime(2030, 1, 2, 15, 30, tzinfo=UTC)
+NOW = datetime(2030, 1, 2, 15, 15, tzinfo=UTC)  # the notifier's clock: 15 minutes before
 VAPID_SUBJECT = "mailto:ops@pursuit.example"
 
 MakeOffer = Callable[..., Awaitable[Offer]]
@@ -61,9 +62,26 @@ def make_offer(sessions: Sessions) -> MakeOffer:
     return make
 
 
+class Sleeps:
+    """Stands in for ``asyncio.sleep``: keeps each wait asked for and returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
 @pytest.fixture
-async def notifier(settings: Settings, sessions: Sessions) -> AsyncIterator[Notifier]:
-    notifier = Notifier(settings, sessions)
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+async def notifier(
+    settings: Settings, sessions: Sessions, sleeps: Sleeps
+) -> AsyncIterator[Notifier]:
+    notifier = Notifier(settings, sessions, sleep=sleeps, clock=lambda: NOW)
     await notifier.start()
     yield notifier
     await notifier.close()

@@ -67,12 +67,16 @@ class ReceivedPush:
     payload: dict[str, Any]
 
 
+Answer = tuple[int, dict[str, str]]
+
+
 @dataclass
 class FakePushService:
     received: list[ReceivedPush] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     origin: str = ""
     _devices: dict[str, PushDevice] = field(default_factory=dict)
+    _answers: dict[str, list[Answer]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -94,6 +98,10 @@ class FakePushService:
         self._devices[f"/push/{name}"] = device
         return device
 
+    def answer(self, name: str, *answers: Answer) -> None:
+        """Answer the next pushes to a device with these statuses and headers, then 201."""
+        self._answers.setdefault(f"/push/{name}", []).extend(answers)
+
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
@@ -105,6 +113,9 @@ class FakePushService:
 
         headers = {name.lower(): value for name, value in request.headers.items()}
         self.received.append(ReceivedPush(request.path, headers, claims, key, len(body), payload))
+        if queued := self._answers.get(request.path):
+            status, extra = queued.pop(0)
+            return web.Response(status=status, headers=extra)
         return web.Response(status=410 if "gone" in request.path else 201)
 
     def _decrypt(self, path: str, body: bytes) -> dict[str, Any]:

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,21 @@ async def test_notify_offer_pushes_signed_encrypted_payload(
         "offer_id": offer.id,
         "url": f"http://testserver.local/app?offer={offer.id}",
         "expires_at": "2030-01-02T15:30:00+00:00",
+        "kind": "offer",
+        "actions": [
+            {"action": "accept", "title": "Accept"},
+            {"action": "decline", "title": "Decline"},
+        ],
+        "accept_url": f"http://testserver.local/api/v1/offers/{offer.id}/accept",
+        "decline_url": f"http://testserver.local/app?offer={offer.id}&decline=1",
     }
     assert push.claims["aud"] == push_service.origin
     assert push.claims["sub"] == VAPID_SUBJECT
+    assert time.time() < push.claims["exp"] <= time.time() + 12 * 3600
     assert push.vapid_key == notifier.public_key
-    assert push.headers["ttl"] == "3600"
+    assert push.headers["ttl"] == "900"  # seconds until the offer expires
+    assert push.headers["urgency"] == "high"
+    assert push.headers["topic"] == offer.lead_id
     assert push.headers["content-encoding"] == "aes128gcm"
     assert [(n.channel, n.status, n.status_code, n.subscription_id) for n in notes] == [
         ("push", "sent", 201, subscription.id)
