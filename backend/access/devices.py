@@ -27,6 +27,8 @@ SIGN_IN_LINK_TTL = timedelta(minutes=15)
 MAX_OPEN_LINKS = 3  # unused links at once per agent; more requests send nothing
 SEEN_EVERY = timedelta(minutes=5)  # how stale last_seen_at may grow before it is written
 SESSION_PREFIX = "pd_"
+DEVICE_COOKIE = "pursuit_device"
+DEVICE_COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest browsers keep a cookie
 MAX_LABEL = 100
 
 

@@ -35,6 +35,7 @@ class Actor:
     kind: str  # "api_key", "agent" or "user"
     id: str
     agent_id: str | None = None
+    device_session_id: str | None = None  # set when a signed-in device's cookie spoke
 
     @property
     def label(self) -> str:

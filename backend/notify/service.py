@@ -396,6 +396,16 @@ class Notifier:
         ttl_s = min(max(math.ceil(left), MIN_PUSH_TTL_S), MAX_PUSH_TTL_S)
         return await self._deliver(dataclasses.replace(delivery, ttl_s=ttl_s, urgency="high"))
 
+    def mail_later(self, kind: str, recipient: str, subject: str, text: str) -> None:
+        """Mail in a background task, so an answer takes as long whether or not mail goes."""
+        self._spawn(self._mail_quietly(kind, recipient, subject, text))
+
+    async def _mail_quietly(self, kind: str, recipient: str, subject: str, text: str) -> None:
+        status = await self.mail(recipient, subject, text)
+        logger.log(
+            logging.WARNING if status == "failed" else logging.INFO, "mail %s kind=%s", status, kind
+        )
+
     async def mail(self, recipient: str, subject: str, text: str) -> str:
         """Mail one message through the configured server: sent, failed, or kept without one."""
         if self._smtp is None:

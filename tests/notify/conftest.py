@@ -47,10 +47,12 @@ def make_offer(sessions: Sessions) -> MakeOffer:
     """Add an agent, a lead and a pending offer of that lead to that agent."""
 
     async def make(
-        company: str | None = "Lima Energia", email: str | None = "ana@example.com"
+        company: str | None = "Lima Energia",
+        email: str | None = "ana@example.com",
+        phone: str | None = None,
     ) -> Offer:
         async with sessions() as session:
-            agent = Agent(name="Ana Souza", email=email, timezone="UTC")
+            agent = Agent(name="Ana Souza", email=email, phone=phone, timezone="UTC")
             lead = Lead(source="web", company=company, product="solar", region="SP", country="BR")
             session.add_all([agent, lead])
             await session.flush()

@@ -65,6 +65,7 @@ class ReceivedPush:
     vapid_key: str
     body_size: int
     payload: dict[str, Any]
+    plaintext_size: int
 
 
 Answer = tuple[int, dict[str, str]]
@@ -106,19 +107,22 @@ class FakePushService:
         body = await request.read()
         try:
             claims, key = verify_vapid(request.headers.get("Authorization", ""), self.origin)
-            payload = self._decrypt(request.path, body)
+            plaintext = self._decrypt(request.path, body)
+            payload = json.loads(plaintext)
         except (PushRejected, InvalidSignature, ValueError, KeyError) as exc:
             self.rejections.append(f"{type(exc).__name__}: {exc}")
             return web.Response(status=401, text=str(exc))
 
         headers = {name.lower(): value for name, value in request.headers.items()}
-        self.received.append(ReceivedPush(request.path, headers, claims, key, len(body), payload))
+        self.received.append(
+            ReceivedPush(request.path, headers, claims, key, len(body), payload, len(plaintext))
+        )
         if queued := self._answers.get(request.path):
             status, extra = queued.pop(0)
             return web.Response(status=status, headers=extra)
         return web.Response(status=410 if "gone" in request.path else 201)
 
-    def _decrypt(self, path: str, body: bytes) -> dict[str, Any]:
+    def _decrypt(self, path: str, body: bytes) -> bytes:
         device = self._devices[path]
         plaintext = http_ece.decrypt(
             body,
@@ -126,8 +130,7 @@ class FakePushService:
             auth_secret=device.auth_secret,
             version="aes128gcm",
         )
-        payload: dict[str, Any] = json.loads(plaintext)
-        return payload
+        return bytes(plaintext)
 
 
 def verify_vapid(header: str, origin: str) -> tuple[dict[str, Any], str]:

@@ -370,7 +370,9 @@ async def test_post_subscription_with_api_key_is_forbidden(
     )
 
     assert response.status_code == 403
-    assert response.json()["detail"] == "Only a rep's link token can register a device."
+    assert (
+        response.json()["detail"] == "Only a rep, by link token or signed-in device, has devices."
+    )
 
 
 async def test_post_subscription_to_unlisted_host_is_refused(
