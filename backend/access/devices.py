@@ -113,11 +113,14 @@ async def request_sign_in(session: AsyncSession, email: str) -> SignInRequest | 
         logger.info("sign-in link not sent reason=too_many agent_id=%s", agent.id)
         return None
 
-    token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + SIGN_IN_LINK_TTL
-    session.add(
-        AgentSignInLink(agent_id=agent.id, token_hash=hash_token(token), expires_at=expires_at)
+    token, now = secrets.token_urlsafe(32), utcnow()
+    link = AgentSignInLink(
+        agent_id=agent.id,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + SIGN_IN_LINK_TTL,
     )
+    session.add(link)
     await session.commit()
     logger.info("sign-in link created agent_id=%s", agent.id)
     return SignInRequest(agent.id, agent.email, token)
