@@ -343,6 +343,7 @@ class Notifier:
         self._sessions = sessions
         self._vapid = load_vapid(settings)
         self._subject = check_vapid_subject(settings.vapid_subject)
+        self._subject_warned = False
         self._smtp = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
         self._sms = sms if sms is not None else sms_sender(settings)
         self._sleep = sleep
@@ -596,9 +597,10 @@ class Notifier:
             return self._subject
         if self._settings.base_url.startswith("https://"):
             return self._settings.base_url
-        sender = parseaddr(self._settings.mail_from)[1]
-        logger.warning("vapid subject missing; set PURSUIT_VAPID_SUBJECT or add an admin")
-        return f"mailto:{sender}"
+        if not self._subject_warned:
+            self._subject_warned = True
+            logger.warning("vapid subject missing; set PURSUIT_VAPID_SUBJECT or add an admin")
+        return f"mailto:{parseaddr(self._settings.mail_from)[1]}"
 
     async def _text(self, delivery: _Delivery, sms: SmsSender) -> Notification:
         """Text the offer with a personal link; the stored record withholds the token."""

@@ -42,10 +42,13 @@ class WebhookSms:
         if not url.startswith(("https://", "http://")):
             raise ValueError("PURSUIT_SMS_URL must be an http:// or https:// URL.")
         self._url = url
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.AsyncClient(headers=headers, timeout=timeout_s)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None
 
     async def send(self, to: str, body: str) -> int:
+        if self._client is None:
+            self._client = httpx.AsyncClient(headers=self._headers, timeout=self._timeout_s)
         try:
             response = await self._client.post(self._url, json={"to": to, "body": body})
         except httpx.HTTPError as exc:
@@ -57,7 +60,9 @@ class WebhookSms:
         return response.status_code
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 def sms_sender(settings: Settings) -> SmsSender | None:
