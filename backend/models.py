@@ -1,6 +1,7 @@
 """Every table, imported once so metadata and migrations see the whole schema."""
 
 from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
+from backend.crm.models import CrmConnection, CrmInboundEvent, CrmLink, CrmOutboxItem
 from backend.db import Base
 from backend.intake.models import Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
@@ -16,6 +17,10 @@ __all__ = [
     "AgentLink",
     "ApiKey",
     "Base",
+    "CrmConnection",
+    "CrmInboundEvent",
+    "CrmLink",
+    "CrmOutboxItem",
     "Decision",
     "GroupEvidence",
     "IdempotentReply",

@@ -66,6 +66,8 @@ class Settings:
     push_timeout_s: float = 10.0
     currency: str | None = None
     exchange_rates: dict[str, float] = field(default_factory=dict)
+    crm_interval_s: float = 2.0
+    crm_max_attempts: int = 8
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -90,6 +92,8 @@ class Settings:
             ),
             "currency": (_env("CURRENCY") or "").upper() or None,
             "exchange_rates": parse_rates(_env("EXCHANGE_RATES") or ""),
+            "crm_interval_s": float(_env("CRM_INTERVAL_S", "2") or 2),
+            "crm_max_attempts": int(_env("CRM_MAX_ATTEMPTS", "8") or 8),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
