@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, IdMixin, utcnow
+from backend.pursuit.models import Lead
 
 
 class CrmConnection(IdMixin, Base):
@@ -73,6 +74,8 @@ class CrmOutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    # Only so that a lead and its first outbox rows, flushed together, go in that order.
+    lead: Mapped[Lead] = relationship(lazy="raise")
 
 
 class CrmInboundEvent(IdMixin, Base):

@@ -28,7 +28,7 @@ from backend.crm.vault import seal, unseal
 from backend.db import utcnow
 from backend.errors import BadInput, Conflict, NotFound
 from backend.pursuit import service as pursuit
-from backend.pursuit.models import LeadEvent
+from backend.pursuit.models import Lead, LeadEvent
 from backend.roster.service import agent_names, get_agent
 
 logger = logging.getLogger(__name__)
@@ -231,10 +231,12 @@ def _enqueue_write_backs(session: Session, _context: UOWTransaction, _instances:
         ).all()
     pairs |= {(row.connection_id, row.lead_id) for row in linked}
     last = {e.lead_id: e.type for e in session.new if isinstance(e, LeadEvent)}
+    new_leads = {lead.id: lead for lead in session.new if isinstance(lead, Lead)}
     for connection_id, lead_id in sorted(pairs):
-        session.add(
-            CrmOutboxItem(connection_id=connection_id, lead_id=lead_id, event_type=last[lead_id])
-        )
+        item = CrmOutboxItem(connection_id=connection_id, lead_id=lead_id, event_type=last[lead_id])
+        if lead_id in new_leads:
+            item.lead = new_leads[lead_id]
+        session.add(item)
 
 
 async def claim_leads(
@@ -631,8 +633,6 @@ async def parked_inbound(session: AsyncSession, limit: int = 50) -> list[CrmInbo
 
 async def open_links(session: AsyncSession, connection_id: str) -> list[CrmLink]:
     """Links of leads the CRM could still close, with a record to read."""
-    from backend.pursuit.models import Lead
-
     found = await session.scalars(
         select(CrmLink)
         .join(Lead, Lead.id == CrmLink.lead_id)
