@@ -21,7 +21,6 @@ from aiohttp import web
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-
 BODY = web.RequestKey("body", object)
 
 

@@ -237,7 +237,8 @@ async def test_hubspot_unknown_option_and_refused_value_are_parked_with_reason(
     [item] = await outbox_rows(sessions)
     assert (item.status, item.attempts) == ("parked", 1)
     assert item.last_error == (
-        "The status mapping sends 'offered' to 'Hot', which is not an option of hs_lead_status in this portal."
+        "The status mapping sends 'offered' to 'Hot', which is not an option of "
+        "hs_lead_status in this portal."
     )
 
 

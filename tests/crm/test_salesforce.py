@@ -56,7 +56,8 @@ def outbound_message(
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" '
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
         f'<notifications xmlns="{OUTBOUND_NS}"><OrganizationId>{org}</OrganizationId>'
         '<ActionId>04k5g000000AbCdAAK</ActionId><SessionId xsi:nil="true"/>'
@@ -247,7 +248,7 @@ async def test_restricted_picklist_refusal_is_parked_then_retried(
     ana: dict[str, Any],
 ) -> None:
     statuses = {"offered": "Nuevo", "accepted": "Trabajando"}
-    connection, sf_lead, lead_id = await lead_from_salesforce(
+    _, sf_lead, lead_id = await lead_from_salesforce(
         client, sessions, settings, salesforce, worker, statuses=statuses
     )
     # The org's picklist changed after Pursuit read it.
@@ -476,8 +477,8 @@ async def test_jwt_bearer_sign_in_is_accepted_by_the_org(
     said = await worker.connector(found).check()
 
     assert (
-        said
-        == "Connected: Lead Status offers Nuevo, Trabajando, Calificado (converted), Cerrado - Sin convertir."
+        said == "Connected: Lead Status offers Nuevo, Trabajando, Calificado (converted), "
+        "Cerrado - Sin convertir."
     )
     [token] = salesforce.calls("POST", "/services/oauth2/token")
     assert token.body["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
