@@ -268,3 +268,32 @@ async def test_hubspot_webhook_refuses_tampered_and_stale_signatures(
     assert wrong_key.status_code == 401
     assert valid.json() == {"stored": 1}
     assert again.json() == {"stored": 0}
+
+
+async def test_hubspot_reconciliation_closes_a_lead_marked_unqualified(
+    client: Client,
+    sessions: Any,
+    settings: Settings,
+    hubspot: FakeHubSpot,
+    worker: Any,
+    ana: dict[str, Any],
+) -> None:
+    contact = hubspot.add_contact(email="late@example.org", lastname="Late", country="BR")
+    connection = await connect(
+        sessions, settings, "hubspot", hubspot.origin, credentials=CREDENTIALS
+    )
+    path = f"/api/v1/crm/{connection}/hubspot/webhook"
+    body = json.dumps([creation_event(77, contact)]).encode()
+    await client.post(path, content=body, headers=signed(path, body))
+    await worker.run_once()
+    lead_id = (await outbox_rows(sessions))[0].lead_id
+    await accept(client, ana, lead_id)
+    await worker.run_once()
+
+    hubspot.contacts[contact]["hs_lead_status"] = "UNQUALIFIED"
+    closed = await worker.reconcile(connection)
+
+    lead = (await client.get(f"/api/v1/leads/{lead_id}", headers=ana["link"])).json()
+    assert closed == 1
+    assert lead["status"] == "lost"
+    assert lead["activities"][-1]["note"] == "Closed in Hubspot (status UNQUALIFIED)."

@@ -184,6 +184,13 @@ async def test_salesforce_write_back_uses_org_statuses_and_never_reassigns(
     assert (lead["Status"], lead["OwnerId"]) == ("Trabajando", "0055g00000ANA")
     patches = salesforce.calls("PATCH", f"/sobjects/Lead/{sf_lead}")
     assert {p.headers["sforce-auto-assign"] for p in patches} == {"FALSE"}
+    # Accepted, then the call with its first contact: two pending changes, one update.
+    assert len(patches) == 2
+    assert [r.event_type for r in await outbox_rows(sessions)] == [
+        "linked",
+        "accepted",
+        "contacted",
+    ]
     [task] = salesforce.tasks.values()
     assert task["WhoId"] == sf_lead
     assert task["Subject"] == "Call: connected"
@@ -482,3 +489,37 @@ async def test_jwt_bearer_sign_in_is_accepted_by_the_org(
     )
     [token] = salesforce.calls("POST", "/services/oauth2/token")
     assert token.body["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+async def test_json_callout_needs_the_shared_secret(
+    client: Client, sessions: Any, settings: Settings, salesforce: FakeSalesforce, worker: CrmWorker
+) -> None:
+    connection = await connect(
+        sessions, settings, "salesforce", salesforce.origin, credentials=CREDENTIALS
+    )
+    path = f"/api/v1/crm/{connection}/salesforce/callout"
+    record = {
+        "attributes": {"type": "Lead"},
+        "Id": "00Q5g00000CALL",
+        "LastModifiedDate": "2026-12-04T02:00:00.000+0000",
+        "LastName": "Souza",
+        "Email": "souza@example.org",
+        "Country": "BR",
+    }
+
+    refused = await client.post(path, json=record, headers={"X-Pursuit-Secret": "guess"})
+    stored = await client.post(
+        path, json={"records": [record]}, headers={"X-Pursuit-Secret": "callout-shared-secret"}
+    )
+    await worker.take_inbound()
+
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "The X-Pursuit-Secret header does not match this connection."
+    assert stored.json() == {"stored": 1}
+    async with sessions() as session:
+        [inquiry] = (await session.scalars(select(Inquiry))).all()
+    assert (inquiry.source, inquiry.external_id, inquiry.payload["email"]) == (
+        "salesforce",
+        "00Q5g00000CALL",
+        "souza@example.org",
+    )
