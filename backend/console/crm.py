@@ -45,6 +45,11 @@ class ConfigureForm(msgspec.Struct):
     mapping: str = "{}"
     sync_all: str = ""
     active: str = ""
+    # Left blank, a secret stays as stored.
+    token: str = ""
+    app_secret: str = ""
+    client_secret: str = ""
+    callout_secret: str = ""
 
 
 @dataclass
@@ -97,6 +102,11 @@ def _credentials(data: ConnectForm) -> dict[str, Any]:
     names = ("token", "app_secret", "client_id", "client_secret", "username", "private_key")
     found = {n: getattr(data, n).strip() for n in (*names, "org_id", "callout_secret")}
     return {k: v for k, v in found.items() if v}
+
+
+def _replaced_secrets(data: ConfigureForm) -> dict[str, Any]:
+    names = ("token", "app_secret", "client_secret", "callout_secret")
+    return {n: getattr(data, n).strip() for n in names if getattr(data, n).strip()}
 
 
 class CrmConsoleController(Controller):
@@ -163,6 +173,7 @@ class CrmConsoleController(Controller):
                 mapping_text=data.mapping,
                 sync_all=bool(data.sync_all),
                 active=bool(data.active),
+                credentials=_replaced_secrets(data),
             )
         except (BadInput, NotFound) as exc:
             return await self._again(request, db_session, 422, problem=exc.message)

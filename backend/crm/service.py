@@ -27,6 +27,8 @@ from backend.crm.models import CrmConnection, CrmInboundEvent, CrmLink, CrmOutbo
 from backend.crm.vault import seal, unseal
 from backend.db import utcnow
 from backend.errors import BadInput, Conflict, NotFound
+from backend.intake.schemas import LeadIn
+from backend.intake.service import submit_inquiry
 from backend.pursuit import service as pursuit
 from backend.pursuit.models import Lead, LeadEvent
 from backend.roster.service import agent_names, get_agent
@@ -560,9 +562,6 @@ async def open_inquiry(
     session: AsyncSession, connection: CrmConnection, event_id: str, fields: dict[str, Any]
 ) -> str:
     """The CRM record becomes an inquiry, linked to the record for write-back; answers the lead."""
-    from backend.intake.schemas import LeadIn
-    from backend.intake.service import submit_inquiry
-
     event = await session.get(CrmInboundEvent, event_id)
     assert event is not None
     known = {

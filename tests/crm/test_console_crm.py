@@ -158,7 +158,12 @@ async def test_mapping_form_checks_json_and_keys(
     )
     saved = await client.post(
         path,
-        data={"mapping": '{"statuses": {"won": "CONNECTED"}}', "sync_all": "1", "active": "1"},
+        data={
+            "mapping": '{"statuses": {"won": "CONNECTED"}}',
+            "sync_all": "1",
+            "active": "1",
+            "token": "pat-rotated",
+        },
         headers=headers,
     )
 
@@ -174,3 +179,4 @@ async def test_mapping_form_checks_json_and_keys(
     async with sessions() as session:
         found = await service.get_connection(session, connection)
         assert (found.mapping, found.sync_all) == ({"statuses": {"won": "CONNECTED"}}, True)
+        assert service.credentials_of(found, settings.secret_key) == {"token": "pat-rotated"}
