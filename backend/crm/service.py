@@ -1,8 +1,7 @@
 """CRM connections, lead links, the write-back outbox and inbound CRM records.
 
-The outbox is filled by a session listener: every lead event flushed for a lead linked
-to a connection (or for any lead, when a connection syncs all) adds an outbox row in the
-same transaction, so a committed state change always has its write-back waiting.
+The outbox is filled in ``backend.crm.outbox``, in the transaction of the change itself;
+this module claims, finishes, fails and retries its rows.
 """
 
 from __future__ import annotations
@@ -16,10 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.event import listens_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, UOWTransaction
 
 from backend.crm import hubspot, salesforce
 from backend.crm.connectors import ActivityFact, Connector, LeadFacts, Record
@@ -30,7 +27,7 @@ from backend.errors import BadInput, Conflict, NotFound
 from backend.intake.schemas import LeadIn
 from backend.intake.service import submit_inquiry
 from backend.pursuit import service as pursuit
-from backend.pursuit.models import Lead, LeadEvent
+from backend.pursuit.models import Lead
 from backend.roster.service import agent_names, get_agent
 
 logger = logging.getLogger(__name__)
@@ -42,22 +39,6 @@ REQUIRED_CREDENTIALS = {
     "hubspot": (("token",),),
     "salesforce": (("client_id", "client_secret"), ("client_id", "username", "private_key")),
 }
-# Lead events that change what the CRM shows; journey-only events wait for the next one.
-SYNCED_EVENTS = frozenset(
-    {
-        "received",
-        "offered",
-        "accepted",
-        "declined",
-        "expired",
-        "withdrawn",
-        "unassigned",
-        "activity",
-        "contacted",
-        "won",
-        "lost",
-    }
-)
 OPEN_OUTBOX = ("pending", "parked")
 
 
@@ -207,38 +188,6 @@ def connector_for(
 
 
 # The outbox
-
-
-@listens_for(Session, "before_flush")
-def _enqueue_write_backs(session: Session, _context: UOWTransaction, _instances: Any) -> None:
-    lead_ids = {
-        event.lead_id
-        for event in session.new
-        if isinstance(event, LeadEvent) and event.type in SYNCED_EVENTS
-    }
-    if not lead_ids:
-        return
-    with session.no_autoflush:
-        connections = session.execute(
-            select(CrmConnection.id, CrmConnection.sync_all).where(CrmConnection.active)
-        ).all()
-        if not connections:
-            return
-        pairs = {(c.id, lead) for c in connections if c.sync_all for lead in lead_ids}
-        linked = session.execute(
-            select(CrmLink.connection_id, CrmLink.lead_id).where(
-                CrmLink.lead_id.in_(lead_ids),
-                CrmLink.connection_id.in_([c.id for c in connections]),
-            )
-        ).all()
-    pairs |= {(row.connection_id, row.lead_id) for row in linked}
-    last = {e.lead_id: e.type for e in session.new if isinstance(e, LeadEvent)}
-    new_leads = {lead.id: lead for lead in session.new if isinstance(lead, Lead)}
-    for connection_id, lead_id in sorted(pairs):
-        item = CrmOutboxItem(connection_id=connection_id, lead_id=lead_id, event_type=last[lead_id])
-        if lead_id in new_leads:
-            item.lead = new_leads[lead_id]
-        session.add(item)
 
 
 async def claim_leads(
