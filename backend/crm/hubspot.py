@@ -156,6 +156,7 @@ class HubSpot:
             return str(found.json()["id"])
         if found.status_code != 404:
             raise self._failure(found)
+
         create = {
             "email": facts.email,
             "firstname": facts.first_name or "",
@@ -176,6 +177,7 @@ class HubSpot:
         if record.record_id is None:
             record.record_id, record.object_type = await self._find_or_create(facts), "contact"
             await remember(record)
+
         path = f"/crm/v3/objects/contacts/{record.record_id}"
         properties = await self._properties(facts)
         if properties:
@@ -193,6 +195,7 @@ class HubSpot:
                 "PATCH", f"/crm/v3/objects/notes/{note_id}", (200,), json={"properties": body}
             )
             return
+
         association = {
             "to": {"id": record.record_id},
             "types": [

@@ -57,6 +57,7 @@ def _enqueue_write_backs(session: Session, _context: UOWTransaction, _instances:
                 CrmLink.connection_id.in_([c.id for c in connections]),
             )
         ).all()
+
     pairs |= {(row.connection_id, row.lead_id) for row in linked}
     last = {e.lead_id: e.type for e in session.new if isinstance(e, LeadEvent)}
     new_leads = {lead.id: lead for lead in session.new if isinstance(lead, Lead)}

@@ -108,6 +108,7 @@ class Salesforce:
                 "client_id": str(creds.get("client_id", "")),
                 "client_secret": str(creds.get("client_secret", "")),
             }
+
         try:
             response = await self.http.post(self.login_url + "/services/oauth2/token", data=form)
         except httpx.HTTPError as exc:
@@ -250,6 +251,7 @@ class Salesforce:
             )
             if found := await self.query(soql):
                 return str(found[0]["Id"])
+
         body = {
             "FirstName": facts.first_name,
             "LastName": facts.last_name or facts.email or "Unknown",

@@ -103,6 +103,7 @@ async def connect(
         raise BadInput(f"CRM {kind!r} is not supported; use hubspot or salesforce.", field="kind")
     clean = {k: v for k, v in credentials.items() if v not in (None, "")}
     _check_credentials(kind, clean)
+
     connection = CrmConnection(
         kind=kind,
         name=(name or kind.capitalize()).strip()[:200],
@@ -211,6 +212,7 @@ async def claim_leads(
             .limit(limit)
         )
     ).all()
+
     claimed = []
     for connection_id, lead_id in candidates:
         result = await session.execute(
@@ -302,6 +304,7 @@ async def fail_delivery(
     ).all()
     attempts = max((i.attempts for i in items), default=0) + 1
     parked = failure.permanent or attempts >= max_attempts
+
     delay = failure.retry_after if failure.retry_after is not None else delay_for(attempts)
     for item in items:
         item.attempts, item.last_error, item.lease_until = attempts, failure.message, None
@@ -309,6 +312,7 @@ async def fail_delivery(
             item.status = "parked"
         else:
             item.next_attempt_at = now + timedelta(seconds=delay)
+
     connection = await get_connection(session, connection_id)
     connection.last_error, connection.last_error_at = failure.message, now
     if failure.retry_after is not None:
@@ -447,6 +451,7 @@ async def store_inbound(
             )
         ).all()
     )
+
     fresh = {d.delivery_id: d for d in deliveries if d.delivery_id not in seen}
     for d in fresh.values():
         session.add(
@@ -524,6 +529,7 @@ async def open_inquiry(
     if result.lead is None:
         raise BadInput("The CRM record did not open a lead.")
     lead_id = result.lead.id
+
     if await get_link(session, connection.id, lead_id) is None:
         session.add(
             CrmLink(
@@ -538,6 +544,7 @@ async def open_inquiry(
         session.add(
             CrmOutboxItem(connection_id=connection.id, lead_id=lead_id, event_type="linked")
         )
+
     event = await session.get(CrmInboundEvent, event_id)
     assert event is not None
     event.status, event.lead_id, event.lease_until = "done", lead_id, None
@@ -607,6 +614,7 @@ async def record_remote_outcome(
     await session.commit()
     if outcome is None or not changed:
         return False
+
     lead = await pursuit.get_lead(session, link.lead_id)
     if lead.status in ("won", "lost"):
         return False

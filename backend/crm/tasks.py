@@ -226,6 +226,7 @@ class CrmWorker:
                 for link in links
             }
             await session.commit()
+
         closed = 0
         if records:
             try:
