@@ -523,3 +523,38 @@ async def test_json_callout_needs_the_shared_secret(
         "00Q5g00000CALL",
         "souza@example.org",
     )
+
+
+async def test_two_server_processes_never_claim_the_same_lead(
+    client: Client,
+    auth: dict[str, str],
+    sessions: Any,
+    settings: Settings,
+    salesforce: FakeSalesforce,
+    database_url: str,
+    ana: dict[str, Any],
+) -> None:
+    from backend.db import create_engine, session_factory, utcnow
+    from tests.factories import post_lead
+
+    await connect(
+        sessions, settings, "salesforce", salesforce.origin, credentials=CREDENTIALS, sync_all=True
+    )
+    for n in range(6):
+        await post_lead(client, auth, f"P-{n}", email=f"p{n}@example.org")
+    other_engine = create_engine(database_url)  # the second process's own pool
+    now = utcnow() + timedelta(seconds=1)
+
+    async def claim(factory: Any, name: str) -> list[tuple[str, str]]:
+        async with factory() as session:
+            return await service.claim_leads(session, name, now, 60)
+
+    try:
+        first, second = await asyncio.gather(
+            claim(sessions, "one"), claim(session_factory(other_engine), "two")
+        )
+    finally:
+        await other_engine.dispose()
+
+    assert len(first) + len(second) == 6
+    assert not set(first) & set(second)
