@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import console, intake, notify, pursuit, rep, reports, roster, routing
+from backend.crm.tasks import CrmWorker
 from backend.db import create_engine, session_factory
 from backend.errors import (
     PursuitError,
@@ -73,6 +74,8 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 def _routes() -> list[Any]:
     from backend.console.controllers import ROUTES as console_routes
+    from backend.console.crm import ROUTES as console_crm_routes
+    from backend.crm.controllers import ROUTES as crm_routes
     from backend.intake.controllers import ROUTES as intake_routes
     from backend.notify.controllers import ROUTES as notify_routes
     from backend.pursuit.controllers import ROUTES as pursuit_routes
@@ -89,6 +92,8 @@ def _routes() -> list[Any]:
         *routing_routes,
         *reports_routes,
         *notify_routes,
+        *crm_routes,
+        *console_crm_routes,
         *console_routes,
         *rep_routes,
         create_static_files_router(path="/static", directories=[PROJECT / "static"]),
@@ -111,15 +116,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = session_factory(engine)
     notifier = Notifier(settings, sessions)
     sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
+    crm_worker = CrmWorker(sessions, settings)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
         if settings.sweep_interval_s > 0:
             sweeper.start()
+            crm_worker.start(settings.crm_interval_s)
         logger.info("pursuit started base_url=%s", settings.base_url)
 
     async def on_shutdown(app: Litestar) -> None:
         await sweeper.stop()
+        await crm_worker.stop()
         await notifier.drain()
         await notifier.close()
         await engine.dispose()
@@ -128,7 +136,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=_routes(),
         dependencies={"db_session": Provide(provide_db_session)},
         state=State(
-            {"settings": settings, "sessions": sessions, "notifier": notifier, "sweeper": sweeper}
+            {
+                "settings": settings,
+                "sessions": sessions,
+                "notifier": notifier,
+                "sweeper": sweeper,
+                "crm_worker": crm_worker,
+            }
         ),
         template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
         middleware=[

@@ -418,3 +418,12 @@ def _database_configured() -> bool:
     import os
 
     return bool(os.environ.get("PURSUIT_DATABASE_URL"))
+
+
+def _add_crm_commands() -> None:
+    from backend.crm.cli import crm
+
+    main.add_command(crm)
+
+
+_add_crm_commands()

@@ -2,6 +2,7 @@
 
 from backend.access.devices import AgentSignInLink, DeviceSession
 from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
+from backend.crm.models import CrmConnection, CrmInboundEvent, CrmLink, CrmOutboxItem
 from backend.db import Base
 from backend.intake.models import Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
@@ -18,6 +19,10 @@ __all__ = [
     "AgentSignInLink",
     "ApiKey",
     "Base",
+    "CrmConnection",
+    "CrmInboundEvent",
+    "CrmLink",
+    "CrmOutboxItem",
     "Decision",
     "DeviceSession",
     "GroupEvidence",

@@ -68,6 +68,8 @@ class Settings:
     exchange_rates: dict[str, float] = field(default_factory=dict)
     sms_url: str | None = None
     sms_token: str | None = field(default=None, repr=False)
+    crm_interval_s: float = 2.0
+    crm_max_attempts: int = 8
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -94,6 +96,8 @@ class Settings:
             "exchange_rates": parse_rates(_env("EXCHANGE_RATES") or ""),
             "sms_url": _env("SMS_URL"),
             "sms_token": _env("SMS_TOKEN"),
+            "crm_interval_s": float(_env("CRM_INTERVAL_S", "2") or 2),
+            "crm_max_attempts": int(_env("CRM_MAX_ATTEMPTS", "8") or 8),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

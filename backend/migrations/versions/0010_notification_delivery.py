@@ -1,7 +1,7 @@
 """notification delivery
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-04 02:40:00.000000
 
 Several devices per agent, each labelled and switchable; how many requests a push took;
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | None = '0006'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

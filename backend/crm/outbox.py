@@ -1,0 +1,68 @@
+"""The write-back outbox, filled by a session listener.
+
+Every lead event flushed for a lead linked to a connection (or for any lead, when a
+connection syncs all) adds an outbox row in the same transaction, so a committed state
+change always has its write-back waiting. Imported with the ``backend.crm`` package, so
+any process that loads the models fills it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Session, UOWTransaction
+
+from backend.crm.models import CrmConnection, CrmLink, CrmOutboxItem
+from backend.pursuit.models import Lead, LeadEvent
+
+# Lead events that change what the CRM shows; journey-only events wait for the next one.
+SYNCED_EVENTS = frozenset(
+    {
+        "received",
+        "offered",
+        "accepted",
+        "declined",
+        "expired",
+        "withdrawn",
+        "unassigned",
+        "activity",
+        "contacted",
+        "won",
+        "lost",
+    }
+)
+
+
+@listens_for(Session, "before_flush")
+def _enqueue_write_backs(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    lead_ids = {
+        event.lead_id
+        for event in session.new
+        if isinstance(event, LeadEvent) and event.type in SYNCED_EVENTS
+    }
+    if not lead_ids:
+        return
+    with session.no_autoflush:
+        connections = session.execute(
+            select(CrmConnection.id, CrmConnection.sync_all).where(CrmConnection.active)
+        ).all()
+        if not connections:
+            return
+        pairs = {(c.id, lead) for c in connections if c.sync_all for lead in lead_ids}
+        linked = session.execute(
+            select(CrmLink.connection_id, CrmLink.lead_id).where(
+                CrmLink.lead_id.in_(lead_ids),
+                CrmLink.connection_id.in_([c.id for c in connections]),
+            )
+        ).all()
+
+    pairs |= {(row.connection_id, row.lead_id) for row in linked}
+    last = {e.lead_id: e.type for e in session.new if isinstance(e, LeadEvent)}
+    new_leads = {lead.id: lead for lead in session.new if isinstance(lead, Lead)}
+    for connection_id, lead_id in sorted(pairs):
+        item = CrmOutboxItem(connection_id=connection_id, lead_id=lead_id, event_type=last[lead_id])
+        if lead_id in new_leads:
+            item.lead = new_leads[lead_id]
+        session.add(item)
