@@ -33,6 +33,7 @@ from backend.errors import (
     pursuit_error_handler,
     validation_error_handler,
 )
+from backend.intake.smtp import mail_inlet
 from backend.logging import configure_logging
 from backend.notify.service import Notifier
 from backend.pursuit.service import take_announcements
@@ -73,7 +74,9 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 def _routes() -> list[Any]:
     from backend.console.controllers import ROUTES as console_routes
+    from backend.console.inlets import ROUTES as console_inlet_routes
     from backend.intake.controllers import ROUTES as intake_routes
+    from backend.intake.inlet_controllers import ROUTES as inlet_routes
     from backend.notify.controllers import ROUTES as notify_routes
     from backend.pursuit.controllers import ROUTES as pursuit_routes
     from backend.rep.controllers import ROUTES as rep_routes
@@ -83,12 +86,14 @@ def _routes() -> list[Any]:
 
     return [
         health,
+        *inlet_routes,
         *intake_routes,
         *pursuit_routes,
         *roster_routes,
         *routing_routes,
         *reports_routes,
         *notify_routes,
+        *console_inlet_routes,
         *console_routes,
         *rep_routes,
         create_static_files_router(path="/static", directories=[PROJECT / "static"]),
@@ -111,14 +116,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = session_factory(engine)
     notifier = Notifier(settings, sessions)
     sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
+    mail = mail_inlet(settings, sessions, notifier.announce)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
         if settings.sweep_interval_s > 0:
             sweeper.start()
+        if mail is not None:
+            await mail.start()
         logger.info("pursuit started base_url=%s", settings.base_url)
 
     async def on_shutdown(app: Litestar) -> None:
+        if mail is not None:
+            await mail.stop()
         await sweeper.stop()
         await notifier.drain()
         await notifier.close()
@@ -145,7 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=settings.secret_key,
             cookie_name="pursuit_csrf",
             header_name="x-csrftoken",
-            exclude=["/api/", "/r/", "/health"],
+            exclude=["/api/", "/r/", "/health", "/f/"],
         ),
         exception_handlers={
             PursuitError: pursuit_error_handler,

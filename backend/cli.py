@@ -152,35 +152,73 @@ def leads() -> None:
 
 @leads.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Check and report without storing anything.")
-def leads_import(file: Path, dry_run: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Show the mapping and the report; store nothing.")
+@click.option("--source", default=None, help="Source of rows without one (default: csv).")
+@click.option("--inlet", "inlet_slug", default=None, help="A csv inlet's source and mapping.")
+def leads_import(file: Path, dry_run: bool, source: str | None, inlet_slug: str | None) -> None:
     """Import inquiries from a CSV file (the Olist sample format or named columns)."""
     from backend.intake.importer import parse_csv
-    from backend.intake.loading import submit_rows
+    from backend.intake.loading import import_batch
 
+    settings = Settings.from_env()
+    field_map: dict[str, str] = {}
+    if inlet_slug:
+        upgrade_database(settings.database_url)
+        inlet = run_with_session(settings, lambda s: _csv_inlet(s, inlet_slug))
+        source, field_map = source or inlet.source, inlet.field_map
     try:
-        batch = parse_csv(file)
+        batch = parse_csv(file, default_source=source or "csv", field_map=field_map)
     except PursuitError as exc:
         raise click.ClickException(exc.message) from exc
     except (UnicodeError, csv.Error) as exc:
         raise click.ClickException(f"{file} could not be read as a CSV of leads: {exc}") from exc
-    for error in batch.errors:
-        click.echo(f"row {error.row}: {error.message}", err=True)
-    if batch.unmapped_columns:
-        click.echo(f"columns not imported: {', '.join(batch.unmapped_columns)}", err=True)
     if dry_run:
-        click.echo(f"{len(batch.rows)} rows would be imported, {len(batch.errors)} rejected")
+        click.echo("\n".join(import_preview(batch)))
         return
-    settings = Settings.from_env()
     upgrade_database(settings.database_url)
-    report: Any = run_with_session(settings, lambda s: submit_rows(s, batch.rows))
+    report: Any = run_with_session(settings, lambda s: import_batch(s, batch, file.name))
     asyncio.run(announce_offers(settings, report.offer_ids))
-    for problem in report.problems:
-        click.echo(problem, err=True)
-    click.echo(
-        f"{report.created} leads created, {report.replayed} already known, "
-        f"{report.failed + len(batch.errors)} rejected"
+    for error in report.failed:
+        click.echo(f"row {error.row}: {error.message}", err=True)
+    if report.unmapped_columns:
+        click.echo(f"columns not imported: {', '.join(report.unmapped_columns)}", err=True)
+    click.echo(report.summary)
+
+
+async def _csv_inlet(session: AsyncSession, slug: str) -> Any:
+    from backend.intake.inlets import inlet_by_slug
+
+    return await inlet_by_slug(session, slug, "csv")
+
+
+PREVIEW_ROWS = 5
+
+
+def import_preview(batch: Any) -> list[str]:
+    """A dry run in words: how the file was read, the mapping, sample rows, every refusal."""
+    total = len(batch.rows) + len(batch.errors)
+    lines = [
+        f"read as {batch.encoding}, {batch.delimiter_name}-separated, {total} rows",
+        "columns:",
+        *(
+            f"  {header or '(no header)'} -> {key or 'not imported'}"
+            for header, key in batch.mapping
+        ),
+        f"first rows as they would be stored (of {len(batch.rows)}):",
+        *(
+            f"  row {number}: {json.dumps(body, ensure_ascii=False)}"
+            for number, body in zip(batch.row_numbers[:PREVIEW_ROWS], batch.rows, strict=False)
+        ),
+    ]
+    if batch.errors:
+        lines += ["rows that would fail:", *(f"  row {e.row}: {e.message}" for e in batch.errors)]
+    if batch.unmapped_columns:
+        lines.append(f"columns not imported: {', '.join(batch.unmapped_columns)}")
+    lines.append(
+        f"{len(batch.rows)} rows would be imported, {len(batch.errors)} rejected; "
+        "nothing was stored"
     )
+    return lines
 
 
 @main.command()

@@ -2,7 +2,7 @@
 
 from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
 from backend.db import Base
-from backend.intake.models import Inquiry, LeadValue
+from backend.intake.models import Inlet, Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent, Partner, Team
@@ -19,6 +19,7 @@ __all__ = [
     "Decision",
     "GroupEvidence",
     "IdempotentReply",
+    "Inlet",
     "Inquiry",
     "Lead",
     "LeadEvent",

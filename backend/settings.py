@@ -49,6 +49,14 @@ def parse_rates(text: str) -> dict[str, float]:
     return rates
 
 
+def _port(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"PURSUIT_SMTP_INLET_PORT is {text!r}; give a port from 1 to 65535.")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -66,6 +74,9 @@ class Settings:
     push_timeout_s: float = 10.0
     currency: str | None = None
     exchange_rates: dict[str, float] = field(default_factory=dict)
+    smtp_inlet_port: int | None = None
+    smtp_inlet_host: str = "127.0.0.1"
+    form_posts_per_minute: int = 10
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -90,6 +101,9 @@ class Settings:
             ),
             "currency": (_env("CURRENCY") or "").upper() or None,
             "exchange_rates": parse_rates(_env("EXCHANGE_RATES") or ""),
+            "smtp_inlet_port": _port(_env("SMTP_INLET_PORT")),
+            "smtp_inlet_host": _env("SMTP_INLET_HOST", cls.smtp_inlet_host),
+            "form_posts_per_minute": int(_env("FORM_POSTS_PER_MINUTE", "10") or 10),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
