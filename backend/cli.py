@@ -221,6 +221,55 @@ def import_preview(batch: Any) -> list[str]:
     return lines
 
 
+@main.group()
+def inlet() -> None:
+    """Web forms, mailboxes and CSV files that inquiries come in by."""
+
+
+@inlet.command("create")
+@click.option("--kind", type=click.Choice(["form", "email", "csv"]), required=True)
+@click.option("--slug", required=True, help="Its address: /f/SLUG, or SLUG@ the SMTP inlet.")
+@click.option("--source", required=True, help="Source name its inquiries carry.")
+@click.option("--name", default=None, help="Title shown on the form (default: the slug).")
+@click.option("--map", "mappings", multiple=True, help="FIELD=LEAD_FIELD, repeatable.")
+@click.option("--country", default=None, help="Default country for phone numbers, e.g. BR.")
+@click.option("--thank-you-url", default=None, help="Where a form sends visitors afterwards.")
+def inlet_create(
+    kind: str,
+    slug: str,
+    source: str,
+    name: str | None,
+    mappings: tuple[str, ...],
+    country: str | None,
+    thank_you_url: str | None,
+) -> None:
+    """Create an inlet; prints where it receives inquiries."""
+    from backend.intake.inlets import create_inlet
+
+    field_map = {}
+    for item in mappings:
+        field, sep, target = item.partition("=")
+        if not sep or not field.strip():
+            raise click.BadParameter(
+                f"{item!r} must look like your-email=email.", param_hint="--map"
+            )
+        field_map[field.strip()] = target.strip()
+    body = {
+        "kind": kind, "slug": slug, "source": source, "name": name, "field_map": field_map,
+        "default_country": country, "thank_you_url": thank_you_url,
+    }  # fmt: skip
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    created = run_with_session(settings, lambda s: create_inlet(s, body))
+    where = {
+        "form": f"{settings.base_url}/f/{created.slug}",
+        "email": f"mail to {created.slug}@ the SMTP inlet (PURSUIT_SMTP_INLET_PORT)",
+        "csv": f"pursuit leads import FILE --inlet {created.slug}",
+    }[created.kind]
+    click.echo(f"{created.kind} inlet {created.slug!r} created; it receives inquiries at:")
+    click.echo(where)
+
+
 @main.command()
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, UTC.")
 @click.option("--until", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, UTC.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -158,6 +158,17 @@ class InletController(Controller):
     ) -> dict[str, Any]:
         require_api_key(actor)
         return inlets.inlet_json(await inlets.create_inlet(db_session, data))
+
+    @patch("/{slug:str}", summary="Change an inlet's settings")
+    async def change(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        slug: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+    ) -> dict[str, Any]:
+        require_api_key(actor)
+        return inlets.inlet_json(await inlets.update_inlet(db_session, slug, data))
 
     @get("/", summary="List inlets")
     async def index(

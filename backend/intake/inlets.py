@@ -26,6 +26,7 @@ TARGETS = (
     "external_id",
 )  # fmt: skip
 HONEYPOT = "website"
+EDITABLE = ("kind", "name", "source", "field_map", "default_country", "thank_you_url", "active")
 # Fields a form page carries for its own sake, never part of the inquiry.
 FORM_CONTROLS = (HONEYPOT, "_csrf_token", "submit")
 FORM_FIELDS = ("name", "email", "phone", "company", "message")
@@ -132,6 +133,21 @@ async def create_inlet(session: AsyncSession, body: dict[str, Any]) -> Inlet:
         await session.rollback()
         raise Conflict(f"An inlet with the slug {inlet.slug!r} already exists.") from exc
     logger.info("inlet created inlet_id=%s kind=%s", inlet.id, inlet.kind)
+    return inlet
+
+
+async def update_inlet(session: AsyncSession, slug: str, changes: dict[str, Any]) -> Inlet:
+    """Change any setting but the slug; an inactive inlet can be changed and reopened."""
+    inlet = await session.scalar(select(Inlet).where(Inlet.slug == slug))
+    if inlet is None:
+        raise NotFound(f"There is no inlet called {slug!r}.")
+    if "slug" in changes and changes["slug"] != slug:
+        raise BadInput("An inlet's slug cannot change; its address is already in use.")
+    current = {key: getattr(inlet, key) for key in EDITABLE}
+    for key, value in inlet_fields({**current, **changes, "slug": slug}).items():
+        setattr(inlet, key, value)
+    await session.commit()
+    logger.info("inlet changed inlet_id=%s", inlet.id)
     return inlet
 
 
