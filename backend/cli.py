@@ -155,7 +155,10 @@ def leads() -> None:
 @click.option("--dry-run", is_flag=True, help="Show the mapping and the report; store nothing.")
 @click.option("--source", default=None, help="Source of rows without one (default: csv).")
 @click.option("--inlet", "inlet_slug", default=None, help="A csv inlet's source and mapping.")
-def leads_import(file: Path, dry_run: bool, source: str | None, inlet_slug: str | None) -> None:
+@click.option("--country", default=None, help="Country of rows without one, e.g. BR.")
+def leads_import(
+    file: Path, dry_run: bool, source: str | None, inlet_slug: str | None, country: str | None
+) -> None:
     """Import inquiries from a CSV file (the Olist sample format or named columns)."""
     from backend.intake.importer import parse_csv
     from backend.intake.loading import import_batch
@@ -166,8 +169,14 @@ def leads_import(file: Path, dry_run: bool, source: str | None, inlet_slug: str 
         upgrade_database(settings.database_url)
         inlet = run_with_session(settings, lambda s: _csv_inlet(s, inlet_slug))
         source, field_map = source or inlet.source, inlet.field_map
+        country = country or inlet.default_country
     try:
-        batch = parse_csv(file, default_source=source or "csv", field_map=field_map)
+        batch = parse_csv(
+            file,
+            default_source=source or "csv",
+            field_map=field_map,
+            default_country=_country(country),
+        )
     except PursuitError as exc:
         raise click.ClickException(exc.message) from exc
     except (UnicodeError, csv.Error) as exc:
@@ -183,6 +192,14 @@ def leads_import(file: Path, dry_run: bool, source: str | None, inlet_slug: str 
     if report.unmapped_columns:
         click.echo(f"columns not imported: {', '.join(report.unmapped_columns)}", err=True)
     click.echo(report.summary)
+
+
+def _country(code: str | None) -> str | None:
+    if code is None:
+        return None
+    if len(code.strip()) != 2 or not code.strip().isalpha():
+        raise click.BadParameter(f"{code!r} is not a 2-letter country code such as BR.")
+    return code.strip().upper()
 
 
 async def _csv_inlet(session: AsyncSession, slug: str) -> Any:

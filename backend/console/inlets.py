@@ -37,7 +37,15 @@ class ImportUpload:
 
     file: UploadFile | None = None
     source: str = ""
+    country: str = ""
     token: str = ""
+
+
+def _country(text: str) -> str | None:
+    code = text.strip().upper()
+    if code and (len(code) != 2 or not code.isalpha()):
+        raise BadInput(f"The country {text!r} must be a 2-letter code such as BR.")
+    return code or None
 
 
 def _source(text: str) -> str:
@@ -104,11 +112,13 @@ class InletConsoleController(Controller):
         """Preview an uploaded file, or import the previewed one its token names."""
         store = request.app.stores.get("csv_uploads")
         try:
-            source = _source(data.source)
+            source, country = _source(data.source), _country(data.country)
             if data.token:
-                return await self._import(request, db_session, store, data.token, source)
+                return await self._import(request, db_session, store, data, source, country)
             content, name = await _upload(data)
-            batch = importer.parse_csv_bytes(content, name, default_source=source)
+            batch = importer.parse_csv_bytes(
+                content, name, default_source=source, default_country=country
+            )
         except BadInput as exc:
             return render("import.html", 422, user=request.session, problem=exc.message)
         token = secrets.token_urlsafe(16)
@@ -120,6 +130,7 @@ class InletConsoleController(Controller):
             file_name=name,
             token=token,
             source=source,
+            country=country or "",
             preview=list(zip(batch.row_numbers, batch.rows, strict=False))[:PREVIEW_ROWS],
         )
 
@@ -128,15 +139,18 @@ class InletConsoleController(Controller):
         request: Request[Any, Any, Any],
         session: AsyncSession,
         store: Any,
-        token: str,
+        data: ImportUpload,
         source: str,
+        country: str | None,
     ) -> Template:
-        kept = await store.get(token)
+        kept = await store.get(data.token)
         if kept is None:
             raise BadInput("That preview has expired; upload the file again.")
-        await store.delete(token)
+        await store.delete(data.token)
         name, _, content = bytes(kept).partition(b"\n")
-        batch = importer.parse_csv_bytes(content, name.decode(), default_source=source)
+        batch = importer.parse_csv_bytes(
+            content, name.decode(), default_source=source, default_country=country
+        )
         report = await import_batch(session, batch, name.decode())
         logger.info("csv imported from console created=%d", report.created)
         return render("import.html", user=request.session, report=report, file_name=name.decode())

@@ -99,6 +99,7 @@ class ImportBatch:
     encoding: str = "utf-8"
     delimiter: str = ","
     default_source: str = DEFAULT_SOURCE
+    default_country: str | None = None
 
     @property
     def delimiter_name(self) -> str:
@@ -124,13 +125,18 @@ def parse_csv(
     *,
     default_source: str = DEFAULT_SOURCE,
     field_map: dict[str, str] | None = None,
+    default_country: str | None = None,
 ) -> ImportBatch:
     """Map each row of a CSV file to a lead body, collecting errors.
 
     Raises ``BadInput`` when the file is not text or has no header.
     """
     return parse_csv_bytes(
-        path.read_bytes(), path.name, default_source=default_source, field_map=field_map
+        path.read_bytes(),
+        path.name,
+        default_source=default_source,
+        field_map=field_map,
+        default_country=default_country,
     )
 
 
@@ -140,8 +146,12 @@ def parse_csv_bytes(
     *,
     default_source: str = DEFAULT_SOURCE,
     field_map: dict[str, str] | None = None,
+    default_country: str | None = None,
 ) -> ImportBatch:
-    """``parse_csv`` for a file's bytes; ``field_map`` names headers the aliases do not know."""
+    """``parse_csv`` for a file's bytes; ``field_map`` names headers the aliases do not know.
+
+    ``default_country`` is the country of rows without one, so national phone numbers parse.
+    """
     text, encoding = decode(content, name)
     delimiter = sniff_delimiter(text)
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -153,9 +163,10 @@ def parse_csv_bytes(
         columns, to_body = _olist_columns(header), _olist_body
     else:
         columns = _lead_columns(header, field_map or {})
-        to_body = partial(_generic_body, default_source)
+        to_body = partial(_generic_body, default_source, default_country)
     batch = _map_rows(records, header, columns, to_body)
     batch.encoding, batch.delimiter, batch.default_source = encoding, delimiter, default_source
+    batch.default_country = default_country
     batch.mapping = [(cell, columns.get(index)) for index, cell in enumerate(header)]
 
     logger.info(
@@ -271,7 +282,10 @@ def _row_sentence(message: str) -> str:
 
 
 def row_body(
-    cells: dict[str, str], default_source: str, field_map: dict[str, str] | None = None
+    cells: dict[str, str],
+    default_source: str,
+    default_country: str | None = None,
+    field_map: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One stored row's cells, by header, as a lead body again; BadInput when it is refused."""
     header = list(cells)
@@ -292,9 +306,13 @@ def _olist_body(fields: dict[str, str]) -> dict[str, Any]:
         raise ValueError(f"first_contact_date {date!r} is not a YYYY-MM-DD date.") from exc
 
 
-def _generic_body(default_source: str, fields: dict[str, str]) -> dict[str, Any]:
+def _generic_body(
+    default_source: str, default_country: str | None, fields: dict[str, str]
+) -> dict[str, Any]:
     body: dict[str, Any] = {k: v.strip() for k, v in fields.items() if v.strip()}
     body.setdefault("source", default_source)
+    if default_country:
+        body.setdefault("country", default_country)
     if FULL_NAME in body:
         first, _, rest = body.pop(FULL_NAME).partition(" ")
         body.setdefault("first_name", first)

@@ -110,6 +110,7 @@ def _raw_row(batch: ImportBatch, file_name: str, row: int, cells: dict[str, str]
         "row": row,
         "cells": cells,
         "source": batch.default_source,
+        "country": batch.default_country,
     }
 
 
