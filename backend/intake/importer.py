@@ -100,6 +100,7 @@ class ImportBatch:
     delimiter: str = ","
     default_source: str = DEFAULT_SOURCE
     default_country: str | None = None
+    field_map: dict[str, str] = field(default_factory=dict)
 
     @property
     def delimiter_name(self) -> str:
@@ -166,7 +167,7 @@ def parse_csv_bytes(
         to_body = partial(_generic_body, default_source, default_country)
     batch = _map_rows(records, header, columns, to_body)
     batch.encoding, batch.delimiter, batch.default_source = encoding, delimiter, default_source
-    batch.default_country = default_country
+    batch.default_country, batch.field_map = default_country, field_map or {}
     batch.mapping = [(cell, columns.get(index)) for index, cell in enumerate(header)]
 
     logger.info(
@@ -291,7 +292,8 @@ def row_body(
     header = list(cells)
     columns = _lead_columns(header, field_map or {})
     try:
-        return _generic_body(default_source, {key: cells[header[i]] for i, key in columns.items()})
+        fields = {key: cells[header[i]] for i, key in columns.items()}
+        return _generic_body(default_source, default_country, fields)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
 

@@ -251,7 +251,8 @@ async def _rebuild(session: AsyncSession, inquiry: Inquiry) -> dict[str, Any]:
     kind = raw.get("kind")
     if kind == "csv":
         source = str(raw.get("source") or inquiry.source)
-        return importer.row_body(dict(raw.get("cells", {})), source, raw.get("country"))
+        cells, field_map = dict(raw.get("cells", {})), dict(raw.get("field_map") or {})
+        return importer.row_body(cells, source, raw.get("country"), field_map)
     inlet = await inlets.inlet_by_slug(session, str(raw.get("inlet")), kind)
     if kind == "form":
         return inlets.map_fields(inlet, raw.get("fields", {}))

@@ -111,6 +111,7 @@ def _raw_row(batch: ImportBatch, file_name: str, row: int, cells: dict[str, str]
         "cells": cells,
         "source": batch.default_source,
         "country": batch.default_country,
+        "field_map": batch.field_map,
     }
 
 
