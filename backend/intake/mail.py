@@ -127,7 +127,7 @@ def body_text(message: EmailMessage) -> str:
     except (LookupError, UnicodeError):
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    text = str(content)
+    text = str(content).replace("\r\n", "\n")
     return html_text(text) if part.get_content_type() == "text/html" else text.strip()
 
 
