@@ -46,9 +46,7 @@ def mail(
     if text is not None:
         message.set_content(text)
     if html is not None:
-        message.add_alternative(html, subtype="html") if text is not None else message.set_content(
-            html, subtype="html"
-        )
+        message.set_content(html, subtype="html")
     return message
 
 
