@@ -231,3 +231,28 @@ async def test_server_starts_the_inlet_when_a_port_is_set(
     assert code == 250
     with pytest.raises(aiosmtplib.SMTPConnectError):
         await aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=2).connect()
+
+
+async def test_failed_mail_is_retried_once_the_inlet_knows_its_country(
+    client: httpx.AsyncClient, auth: dict[str, str], sessions: Any, rep: str
+) -> None:
+    await make_inlet(client, auth, kind="email", slug="leads", source="mailbox")
+    inlet = MailInlet(sessions, "127.0.0.1", free_port())
+    await inlet.start()
+    message = mail("Website", "Form", "Ligar para 11 3456-7890", Message_ID="<retry@example.org>")
+    await send(inlet.port, message)
+    await inlet.stop()
+    [failed] = (await client.get("/api/v1/inquiries?status=failed", headers=auth)).json()["items"]
+    await client.patch("/api/v1/inlets/leads", json={"default_country": "BR"}, headers=auth)
+
+    response = await client.post(f"/api/v1/inquiries/{failed['id']}/retry", headers=auth)
+
+    assert failed["reason"] == (
+        "The mail has no sender address and no phone number to reach anyone at."
+    )
+    assert response.status_code == 200
+    assert response.json()["inquiry_id"] == failed["id"]
+    assert response.json()["status"] == "offered"
+    after = (await client.get(f"/api/v1/inquiries/{failed['id']}", headers=auth)).json()
+    assert (after["status"], after["external_id"]) == ("processed", "retry@example.org")
+    assert after["payload"]["phone"] == "+551134567890"
