@@ -287,6 +287,18 @@ def inlet_create(
     click.echo(where)
 
 
+@inlet.command("list")
+def inlet_list() -> None:
+    """Every inlet: slug, kind, source and whether it is open."""
+    from backend.intake.inlets import list_inlets
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    found = run_with_session(settings, list_inlets)
+    rows = [[i.slug, i.kind, i.source, "open" if i.active else "closed", i.name] for i in found]
+    click.echo("\n".join(text_table(["Slug", "Kind", "Source", "State", "Name"], rows)))
+
+
 @main.command()
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, UTC.")
 @click.option("--until", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, UTC.")

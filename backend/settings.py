@@ -57,6 +57,12 @@ def _port(text: str | None) -> int | None:
     return int(text)
 
 
+def _positive(name: str, text: str | None) -> int:
+    if text is None or not text.isdigit() or int(text) < 1:
+        raise ValueError(f"PURSUIT_{name} is {text!r}; give a whole number of at least 1.")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -103,7 +109,9 @@ class Settings:
             "exchange_rates": parse_rates(_env("EXCHANGE_RATES") or ""),
             "smtp_inlet_port": _port(_env("SMTP_INLET_PORT")),
             "smtp_inlet_host": _env("SMTP_INLET_HOST", cls.smtp_inlet_host),
-            "form_posts_per_minute": int(_env("FORM_POSTS_PER_MINUTE", "10") or 10),
+            "form_posts_per_minute": _positive(
+                "FORM_POSTS_PER_MINUTE", _env("FORM_POSTS_PER_MINUTE", "10")
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

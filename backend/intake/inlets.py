@@ -118,7 +118,9 @@ def inlet_fields(body: dict[str, Any]) -> dict[str, Any]:
         "name": _text(body, "name", 200) or slug,
         "source": source,
         "field_map": _field_map(body.get("field_map")),
-        "default_country": iso_code(_text(body, "default_country", 2), 2, "default_country", "BR"),
+        "default_country": iso_code(
+            _text(body, "default_country", 100), 2, "default_country", "BR"
+        ),
         "thank_you_url": _thank_you_url(body),
         "active": active,
     }

@@ -178,25 +178,39 @@ async def receive_mail(
     session: AsyncSession, inlet: Inlet, content: bytes, return_path: str | None
 ) -> Received:
     """Store one mail as an inquiry: routed, ignored as automatic, or failed with why."""
-    message = parse(content)
-    mail_id = external_id(message, content)
+    raw = {"kind": "email", "inlet": inlet.slug, "mail": raw_text(content)}
+    try:
+        message = parse(content)
+        mail_id = external_id(message, content)
+        reason = why_ignored(message, return_path)
+    except Exception as exc:
+        # Whatever a mail holds, it is kept: refusing it would make the sender retry forever.
+        mail_id = "sha256:" + hashlib.sha256(content).hexdigest()
+        problem = f"The mail could not be read ({type(exc).__name__})."
+        return await _keep(session, inlet, raw, mail_id, "failed", problem)
     if found := await find_inquiry(session, inlet.source, mail_id):
         logger.info("mail already received inquiry_id=%s", found.id)
         return Received(found, problem="delivered before")
-    raw = {"kind": "email", "inlet": inlet.slug, "mail": raw_text(content)}
 
-    if reason := why_ignored(message, return_path):
-        ignored = await record_unrouted(
-            session, source=inlet.source, inlet="email", raw=raw, status="ignored",
-            reason=f"Not a lead: {reason}.", external_id=mail_id,
-        )  # fmt: skip
-        return Received(ignored, problem=ignored.error)
+    if reason:
+        return await _keep(session, inlet, raw, mail_id, "ignored", f"Not a lead: {reason}.")
     try:
         body = lead_body(inlet, content)
     except BadInput as exc:
-        failed = await record_unrouted(
-            session, source=inlet.source, inlet="email", raw=raw, status="failed",
-            reason=exc.message, external_id=mail_id,
-        )  # fmt: skip
-        return Received(failed, problem=exc.message)
+        return await _keep(session, inlet, raw, mail_id, "failed", exc.message)
     return await take_in(session, body, inlet="email", raw=raw)
+
+
+async def _keep(
+    session: AsyncSession,
+    inlet: Inlet,
+    raw: dict[str, Any],
+    mail_id: str,
+    status: str,
+    reason: str,
+) -> Received:
+    kept = await record_unrouted(
+        session, source=inlet.source, inlet="email", raw=raw, status=status, reason=reason,
+        external_id=mail_id,
+    )  # fmt: skip
+    return Received(kept, problem=reason)

@@ -245,6 +245,7 @@ def test_cli_inlet_create_and_import_through_it(
          "--map", "Kontakt=email", "--map", "Firma=company"],
     )  # fmt: skip
     result = runner.invoke(main, ["leads", "import", str(path), "--inlet", "fair", "--dry-run"])
+    listed = runner.invoke(main, ["inlet", "list"])
 
     assert created.exit_code == 0, created.output
     assert created.output.splitlines() == [
@@ -256,6 +257,10 @@ def test_cli_inlet_create_and_import_through_it(
         '  row 2: {"email": "x@example.org", "company": "Acme", "source": "fair-2026"}'
         in result.output
     )
+    assert listed.output.splitlines() == [
+        "Slug  Kind  Source     State  Name",
+        "fair  csv   fair-2026  open   fair",
+    ]
 
 
 def test_cli_inlet_create_refuses_bad_slug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
