@@ -233,6 +233,7 @@ async def _fields(request: Request[Any, Any, Any]) -> dict[str, str]:
 async def _over_limit(request: Request[Any, Any, Any], slug: str) -> bool:
     """Count this address's posts to this form in a one-minute window."""
     limit = request.app.state.settings.form_posts_per_minute
+    # TODO: read the address from a trusted proxy header once settings can name the proxies.
     client = request.client.host if request.client else "unknown"
     store, key = request.app.stores.get("form_posts"), f"{slug}:{client}"
     count = int(await store.get(key) or 0)
