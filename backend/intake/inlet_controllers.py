@@ -44,6 +44,19 @@ async def _batch_item(session: AsyncSession, index: int, item: Any) -> dict[str,
     return {"index": index, "status_code": 201 if result.created else 200, **intake_json(result)}
 
 
+def _tally(items: list[dict[str, Any]]) -> dict[str, int]:
+    """How many items made a lead, joined an open one, replayed an earlier one, or failed."""
+    counts = {"created": 0, "coalesced": 0, "replayed": 0, "failed": 0}
+    for item in items:
+        if item["status_code"] >= 400:
+            counts["failed"] += 1
+        elif item.get("coalesced"):
+            counts["coalesced"] += 1
+        else:
+            counts["created" if item["status_code"] == 201 else "replayed"] += 1
+    return counts
+
+
 def _batch_leads(data: Any) -> list[Any]:
     leads = data.get("leads") if isinstance(data, dict) else None
     if not isinstance(leads, list):
@@ -79,19 +92,7 @@ class LeadBatchController(Controller):
 
         async def action() -> tuple[int, dict[str, Any]]:
             items = [await _batch_item(db_session, i, item) for i, item in enumerate(leads)]
-            codes = [item["status_code"] for item in items]
-            counts = {
-                "created": sum(
-                    item.get("coalesced") is False and c == 201
-                    for item, c in zip(items, codes, strict=True)
-                ),
-                "coalesced": sum(bool(item.get("coalesced")) for item in items),
-                "replayed": sum(
-                    item.get("coalesced") is False and c == 200
-                    for item, c in zip(items, codes, strict=True)
-                ),
-                "failed": sum(c >= 400 for c in codes),
-            }
+            counts = _tally(items)
             logger.info("lead batch answered items=%d failed=%d", len(items), counts["failed"])
             return 200, {"items": items, **counts}
 

@@ -253,7 +253,13 @@ async def _rebuild(session: AsyncSession, inquiry: Inquiry) -> dict[str, Any]:
         source = str(raw.get("source") or inquiry.source)
         cells, field_map = dict(raw.get("cells", {})), dict(raw.get("field_map") or {})
         return importer.row_body(cells, source, raw.get("country"), field_map)
-    inlet = await inlets.inlet_by_slug(session, str(raw.get("inlet")), kind)
+    try:
+        inlet = await inlets.inlet_by_slug(session, str(raw.get("inlet")), kind)
+    except NotFound as exc:
+        raise Conflict(
+            f"Inquiry {inquiry.id} came in by the {kind} inlet {raw.get('inlet')!r}, which is "
+            "closed or gone; reopen it to retry."
+        ) from exc
     if kind == "form":
         return inlets.map_fields(inlet, raw.get("fields", {}))
     if kind == "email":

@@ -112,3 +112,18 @@ async def test_console_inquiries_needs_sign_in(client: httpx.AsyncClient) -> Non
 
     assert response.status_code == 303
     assert response.headers["location"] == "/console/login"
+
+
+async def test_retry_through_a_closed_inlet_says_to_reopen_it(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    item = await _failed_post(client, auth)
+    await client.patch("/api/v1/inlets/es", json={"active": False}, headers=auth)
+
+    response = await client.post(f"/api/v1/inquiries/{item['id']}/retry", headers=auth)
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"Inquiry {item['id']} came in by the form inlet 'es', which is closed or gone; "
+        "reopen it to retry."
+    )
