@@ -34,6 +34,7 @@ from backend.errors import (
     pursuit_error_handler,
     validation_error_handler,
 )
+from backend.intake.smtp import mail_inlet
 from backend.logging import configure_logging
 from backend.notify.service import Notifier
 from backend.pursuit.service import take_announcements
@@ -75,8 +76,10 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 def _routes() -> list[Any]:
     from backend.console.controllers import ROUTES as console_routes
     from backend.console.crm import ROUTES as console_crm_routes
+    from backend.console.inlets import ROUTES as console_inlet_routes
     from backend.crm.controllers import ROUTES as crm_routes
     from backend.intake.controllers import ROUTES as intake_routes
+    from backend.intake.inlet_controllers import ROUTES as inlet_routes
     from backend.notify.controllers import ROUTES as notify_routes
     from backend.pursuit.controllers import ROUTES as pursuit_routes
     from backend.rep.controllers import ROUTES as rep_routes
@@ -86,6 +89,7 @@ def _routes() -> list[Any]:
 
     return [
         health,
+        *inlet_routes,
         *intake_routes,
         *pursuit_routes,
         *roster_routes,
@@ -94,6 +98,7 @@ def _routes() -> list[Any]:
         *notify_routes,
         *crm_routes,
         *console_crm_routes,
+        *console_inlet_routes,
         *console_routes,
         *rep_routes,
         create_static_files_router(path="/static", directories=[PROJECT / "static"]),
@@ -117,15 +122,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     notifier = Notifier(settings, sessions)
     sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
     crm_worker = CrmWorker(sessions, settings)
+    mail = mail_inlet(settings, sessions, notifier.announce)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
         if settings.sweep_interval_s > 0:
             sweeper.start()
             crm_worker.start(settings.crm_interval_s)
+        if mail is not None:
+            await mail.start()
         logger.info("pursuit started base_url=%s", settings.base_url)
 
     async def on_shutdown(app: Litestar) -> None:
+        if mail is not None:
+            await mail.stop()
         await sweeper.stop()
         await crm_worker.stop()
         await notifier.drain()
@@ -159,7 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=settings.secret_key,
             cookie_name="pursuit_csrf",
             header_name="x-csrftoken",
-            exclude=["/api/", "/r/", "/health"],
+            exclude=["/api/", "/r/", "/health", "/f/"],
         ),
         exception_handlers={
             PursuitError: pursuit_error_handler,

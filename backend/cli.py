@@ -152,35 +152,151 @@ def leads() -> None:
 
 @leads.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Check and report without storing anything.")
-def leads_import(file: Path, dry_run: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Show the mapping and the report; store nothing.")
+@click.option("--source", default=None, help="Source of rows without one (default: csv).")
+@click.option("--inlet", "inlet_slug", default=None, help="A csv inlet's source and mapping.")
+@click.option("--country", default=None, help="Country of rows without one, e.g. BR.")
+def leads_import(
+    file: Path, dry_run: bool, source: str | None, inlet_slug: str | None, country: str | None
+) -> None:
     """Import inquiries from a CSV file (the Olist sample format or named columns)."""
     from backend.intake.importer import parse_csv
-    from backend.intake.loading import submit_rows
+    from backend.intake.loading import import_batch
 
+    settings = Settings.from_env()
+    field_map: dict[str, str] = {}
+    if inlet_slug:
+        upgrade_database(settings.database_url)
+        inlet = run_with_session(settings, lambda s: _csv_inlet(s, inlet_slug))
+        source, field_map = source or inlet.source, inlet.field_map
+        country = country or inlet.default_country
     try:
-        batch = parse_csv(file)
+        batch = parse_csv(
+            file,
+            default_source=source or "csv",
+            field_map=field_map,
+            default_country=_country(country),
+        )
     except PursuitError as exc:
         raise click.ClickException(exc.message) from exc
     except (UnicodeError, csv.Error) as exc:
         raise click.ClickException(f"{file} could not be read as a CSV of leads: {exc}") from exc
-    for error in batch.errors:
-        click.echo(f"row {error.row}: {error.message}", err=True)
-    if batch.unmapped_columns:
-        click.echo(f"columns not imported: {', '.join(batch.unmapped_columns)}", err=True)
     if dry_run:
-        click.echo(f"{len(batch.rows)} rows would be imported, {len(batch.errors)} rejected")
+        click.echo("\n".join(import_preview(batch)))
         return
+    upgrade_database(settings.database_url)
+    report: Any = run_with_session(settings, lambda s: import_batch(s, batch, file.name))
+    asyncio.run(announce_offers(settings, report.offer_ids))
+    for error in report.failed:
+        click.echo(f"row {error.row}: {error.message}", err=True)
+    if report.unmapped_columns:
+        click.echo(f"columns not imported: {', '.join(report.unmapped_columns)}", err=True)
+    click.echo(report.summary)
+
+
+def _country(code: str | None) -> str | None:
+    if code is None:
+        return None
+    if len(code.strip()) != 2 or not code.strip().isalpha():
+        raise click.BadParameter(f"{code!r} is not a 2-letter country code such as BR.")
+    return code.strip().upper()
+
+
+async def _csv_inlet(session: AsyncSession, slug: str) -> Any:
+    from backend.intake.inlets import inlet_by_slug
+
+    return await inlet_by_slug(session, slug, "csv")
+
+
+PREVIEW_ROWS = 5
+
+
+def import_preview(batch: Any) -> list[str]:
+    """A dry run in words: how the file was read, the mapping, sample rows, every refusal."""
+    total = len(batch.rows) + len(batch.errors)
+    lines = [
+        f"read as {batch.encoding}, {batch.delimiter_name}-separated, {total} rows",
+        "columns:",
+        *(
+            f"  {header or '(no header)'} -> {key or 'not imported'}"
+            for header, key in batch.mapping
+        ),
+        f"first rows as they would be stored (of {len(batch.rows)}):",
+        *(
+            f"  row {number}: {json.dumps(body, ensure_ascii=False)}"
+            for number, body in zip(batch.row_numbers[:PREVIEW_ROWS], batch.rows, strict=False)
+        ),
+    ]
+    if batch.errors:
+        lines += ["rows that would fail:", *(f"  row {e.row}: {e.message}" for e in batch.errors)]
+    if batch.unmapped_columns:
+        lines.append(f"columns not imported: {', '.join(batch.unmapped_columns)}")
+    lines.append(
+        f"{len(batch.rows)} rows would be imported, {len(batch.errors)} rejected; "
+        "nothing was stored"
+    )
+    return lines
+
+
+@main.group()
+def inlet() -> None:
+    """Web forms, mailboxes and CSV files that inquiries come in by."""
+
+
+@inlet.command("create")
+@click.option("--kind", type=click.Choice(["form", "email", "csv"]), required=True)
+@click.option("--slug", required=True, help="Its address: /f/SLUG, or SLUG@ the SMTP inlet.")
+@click.option("--source", required=True, help="Source name its inquiries carry.")
+@click.option("--name", default=None, help="Title shown on the form (default: the slug).")
+@click.option("--map", "mappings", multiple=True, help="FIELD=LEAD_FIELD, repeatable.")
+@click.option("--country", default=None, help="Default country for phone numbers, e.g. BR.")
+@click.option("--thank-you-url", default=None, help="Where a form sends visitors afterwards.")
+def inlet_create(
+    kind: str,
+    slug: str,
+    source: str,
+    name: str | None,
+    mappings: tuple[str, ...],
+    country: str | None,
+    thank_you_url: str | None,
+) -> None:
+    """Create an inlet; prints where it receives inquiries."""
+    from backend.intake.inlets import create_inlet
+
+    field_map = {}
+    for item in mappings:
+        field, sep, target = item.partition("=")
+        if not sep or not field.strip():
+            raise click.BadParameter(
+                f"{item!r} must look like your-email=email.", param_hint="--map"
+            )
+        field_map[field.strip()] = target.strip()
+    body = {
+        "kind": kind, "slug": slug, "source": source, "name": name, "field_map": field_map,
+        "default_country": country, "thank_you_url": thank_you_url,
+    }  # fmt: skip
     settings = Settings.from_env()
     upgrade_database(settings.database_url)
-    report: Any = run_with_session(settings, lambda s: submit_rows(s, batch.rows))
-    asyncio.run(announce_offers(settings, report.offer_ids))
-    for problem in report.problems:
-        click.echo(problem, err=True)
-    click.echo(
-        f"{report.created} leads created, {report.replayed} already known, "
-        f"{report.failed + len(batch.errors)} rejected"
-    )
+    created = run_with_session(settings, lambda s: create_inlet(s, body))
+    where = {
+        "form": f"{settings.base_url}/f/{created.slug}",
+        "email": f"mail to {created.slug}@ the SMTP inlet (PURSUIT_SMTP_INLET_PORT)",
+        "csv": f"pursuit leads import FILE --inlet {created.slug}",
+    }[created.kind]
+    click.echo(f"{created.kind} inlet {created.slug!r} created; it receives inquiries at:")
+    click.echo(where)
+
+
+@inlet.command("list")
+def inlet_list() -> None:
+    """Every inlet: slug, kind, source and whether it is open."""
+    from backend.intake.inlets import list_inlets
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    found = run_with_session(settings, list_inlets)
+    rows = [[i.slug, i.kind, i.source, "open" if i.active else "closed", i.name] for i in found]
+    click.echo("\n".join(text_table(["Slug", "Kind", "Source", "State", "Name"], rows)))
 
 
 @main.command()

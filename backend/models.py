@@ -4,7 +4,7 @@ from backend.access.devices import AgentSignInLink, DeviceSession
 from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
 from backend.crm.models import CrmConnection, CrmInboundEvent, CrmLink, CrmOutboxItem
 from backend.db import Base
-from backend.intake.models import Inquiry, LeadValue
+from backend.intake.models import Inlet, Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent, Partner, Team
@@ -27,6 +27,7 @@ __all__ = [
     "DeviceSession",
     "GroupEvidence",
     "IdempotentReply",
+    "Inlet",
     "Inquiry",
     "Lead",
     "LeadEvent",

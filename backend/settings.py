@@ -49,6 +49,20 @@ def parse_rates(text: str) -> dict[str, float]:
     return rates
 
 
+def _port(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"PURSUIT_SMTP_INLET_PORT is {text!r}; give a port from 1 to 65535.")
+    return int(text)
+
+
+def _positive(name: str, text: str | None) -> int:
+    if text is None or not text.isdigit() or int(text) < 1:
+        raise ValueError(f"PURSUIT_{name} is {text!r}; give a whole number of at least 1.")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -70,6 +84,9 @@ class Settings:
     sms_token: str | None = field(default=None, repr=False)
     crm_interval_s: float = 2.0
     crm_max_attempts: int = 8
+    smtp_inlet_port: int | None = None
+    smtp_inlet_host: str = "127.0.0.1"
+    form_posts_per_minute: int = 10
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -98,6 +115,11 @@ class Settings:
             "sms_token": _env("SMS_TOKEN"),
             "crm_interval_s": float(_env("CRM_INTERVAL_S", "2") or 2),
             "crm_max_attempts": int(_env("CRM_MAX_ATTEMPTS", "8") or 8),
+            "smtp_inlet_port": _port(_env("SMTP_INLET_PORT")),
+            "smtp_inlet_host": _env("SMTP_INLET_HOST", cls.smtp_inlet_host),
+            "form_posts_per_minute": _positive(
+                "FORM_POSTS_PER_MINUTE", _env("FORM_POSTS_PER_MINUTE", "10")
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

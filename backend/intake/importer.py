@@ -5,14 +5,20 @@ takes it; each bad row becomes a ``RowError`` naming its spreadsheet row (the
 header is row 1). Values stay strings except ``value`` (a number) and
 ``received_at`` (an ISO 8601 string in UTC), so postal codes and phone numbers
 keep their leading zeros.
+
+Files come from spreadsheets of every vintage: UTF-8 with or without a byte-order
+mark, UTF-16 with one, else Windows-1252 (which reads Latin-1 too); comma, semicolon
+or tab between fields.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 LEAD_KEYS = (
     "source", "external_id", "first_name", "last_name", "email", "phone", "company",
-    "country", "region", "postal_code", "product", "language", "message", "campaign",
-    "value", "currency", "received_at",
+    "country", "region", "city", "postal_code", "product", "language", "message", "campaign",
+    "value", "currency", "received_at", "name",
 )  # fmt: skip
 
 ALIASES = {
@@ -44,7 +50,24 @@ ALIASES = {
     "lang": "language", "comment": "message", "comments": "message", "notes": "message",
     "amount": "value", "utm_source": "source", "utm_campaign": "campaign",
     "id": "external_id", "created_at": "received_at", "submitted_at": "received_at",
+    "full_name": "name", "contact_name": "name", "contact": "name",
+    "e_mail_address": "email", "emailaddress": "email", "correo": "email",
+    "phone_no": "phone", "mobile_phone": "phone", "cell": "phone", "cell_phone": "phone",
+    "zip_postal_code": "postal_code", "postal_code_zip": "postal_code", "plz": "postal_code",
+    "company_account": "company", "account": "company", "account_name": "company",
+    "town": "city", "message_body": "message", "description": "message",
+    "nome": "name", "nome_completo": "name", "primeiro_nome": "first_name",
+    "sobrenome": "last_name", "telefone": "phone", "celular": "phone", "fone": "phone",
+    "whatsapp": "phone", "empresa": "company", "razao_social": "company", "cidade": "city",
+    "estado": "region", "uf": "region", "pais": "country", "mensagem": "message",
+    "produto": "product", "idioma": "language", "codigo_postal": "postal_code",
+    "nombre": "name", "apellido": "last_name", "telefono": "phone", "ciudad": "city",
 }  # fmt: skip
+# A lead field with the first and last name in one cell.
+FULL_NAME = "name"
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t"
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 RowMapper = Callable[[dict[str, str]], dict[str, Any]]
 
@@ -57,6 +80,7 @@ NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 class RowError:
     row: int
     message: str
+    cells: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"Row {self.row}: {self.message}"
@@ -64,60 +88,141 @@ class RowError:
 
 @dataclass
 class ImportBatch:
+    """Parsed rows: ``rows[i]`` is spreadsheet row ``row_numbers[i]``, read from ``cells[i]``."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     unmapped_columns: list[str] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    cells: list[dict[str, str]] = field(default_factory=list)
+    mapping: list[tuple[str, str | None]] = field(default_factory=list)
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    default_source: str = DEFAULT_SOURCE
+    default_country: str | None = None
+    field_map: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Telefone", "TELÉFONO" and "telefono" read alike."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def lead_key(header: str) -> str | None:
-    """The lead field a column header names, ignoring case, spaces, dashes, dots."""
-    name = re.sub(r"[\s.\-]+", "_", header.strip().lower()).strip("_")
+    """The lead field a column header names, ignoring case, accents, spaces, dashes, dots."""
+    name = re.sub(r"[\s.\-/()]+", "_", fold(header)).strip("_")
     if name in LEAD_KEYS:
         return name
     return ALIASES.get(name)
 
 
-def parse_csv(path: Path, *, default_source: str = DEFAULT_SOURCE) -> ImportBatch:
-    """Map each row of a UTF-8 CSV (BOM optional) to a lead body, collecting errors.
+def parse_csv(
+    path: Path,
+    *,
+    default_source: str = DEFAULT_SOURCE,
+    field_map: dict[str, str] | None = None,
+    default_country: str | None = None,
+) -> ImportBatch:
+    """Map each row of a CSV file to a lead body, collecting errors.
 
-    Raises ``BadInput`` when the file is not UTF-8 text or has no header.
+    Raises ``BadInput`` when the file is not text or has no header.
     """
-    records = _read_records(path)
+    return parse_csv_bytes(
+        path.read_bytes(),
+        path.name,
+        default_source=default_source,
+        field_map=field_map,
+        default_country=default_country,
+    )
+
+
+def parse_csv_bytes(
+    content: bytes,
+    name: str,
+    *,
+    default_source: str = DEFAULT_SOURCE,
+    field_map: dict[str, str] | None = None,
+    default_country: str | None = None,
+) -> ImportBatch:
+    """``parse_csv`` for a file's bytes; ``field_map`` names headers the aliases do not know.
+
+    ``default_country`` is the country of rows without one, so national phone numbers parse.
+    """
+    text, encoding = decode(content, name)
+    delimiter = sniff_delimiter(text)
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(records, None)
-    if header is None or not any(name.strip() for name in header):
-        raise BadInput(f"{path.name} has no header row.", file=path.name)
+    if header is None or not any(cell.strip() for cell in header):
+        raise BadInput(f"{name} has no header row.", file=name)
 
     if olist.is_mql_header(header):
         columns, to_body = _olist_columns(header), _olist_body
     else:
-        columns, to_body = _lead_columns(header), partial(_generic_body, default_source)
+        columns = _lead_columns(header, field_map or {})
+        to_body = partial(_generic_body, default_source, default_country)
     batch = _map_rows(records, header, columns, to_body)
+    batch.encoding, batch.delimiter, batch.default_source = encoding, delimiter, default_source
+    batch.default_country, batch.field_map = default_country, field_map or {}
+    batch.mapping = [(cell, columns.get(index)) for index, cell in enumerate(header)]
 
     logger.info(
         "csv parsed file=%s rows=%d errors=%d unmapped=%d",
-        path.name, len(batch.rows), len(batch.errors), len(batch.unmapped_columns),
+        name, len(batch.rows), len(batch.errors), len(batch.unmapped_columns),
     )  # fmt: skip
     return batch
 
 
-def _read_records(path: Path) -> Iterator[list[str]]:
+def decode(content: bytes, name: str) -> tuple[str, str]:
+    """The file's text and the encoding it was read with; BOMs first, then strict UTF-8."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
+        if content.startswith(bom):
+            return _strict(content, encoding, name), encoding
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return content.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in content[:SNIFF_BYTES]:
+        raise BadInput(f"{name} is not a text file (it contains NUL bytes).", file=name)
+    # Detectors misread short Western files as Central European (São becomes Săo), and a
+    # spreadsheet that is not UTF-8 is Windows-1252 (a superset of Latin-1) far more often.
+    return content.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _strict(content: bytes, encoding: str, name: str) -> str:
+    try:
+        return content.decode(encoding)
     except UnicodeDecodeError as exc:
-        message = f"{path.name} is not UTF-8 text (bad byte at offset {exc.start})."
-        raise BadInput(message, file=path.name) from exc
-    return csv.reader(io.StringIO(text, newline=""))
+        message = f"{name} starts as {encoding} but has a bad byte at offset {exc.start}."
+        raise BadInput(message, file=name) from exc
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab, judged from the header line; comma when it is unclear."""
+    header = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: header.count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
 
 
 def _olist_columns(header: list[str]) -> dict[int, str]:
     return {index: name.strip().lower() for index, name in enumerate(header)}
 
 
-def _lead_columns(header: list[str]) -> dict[int, str]:
+def _lead_columns(header: list[str], field_map: dict[str, str]) -> dict[int, str]:
     """Column index to lead key; a second column naming a taken key stays unmapped."""
+    folded = {fold(name): key for name, key in field_map.items()}
     columns: dict[int, str] = {}
     for index, name in enumerate(header):
-        key = lead_key(name)
+        key = folded.get(fold(name)) or lead_key(name)
         if key is not None and key not in columns.values():
             columns[index] = key
     return columns
@@ -138,20 +243,59 @@ def _map_rows(
     to_body: RowMapper,
 ) -> ImportBatch:
     batch = ImportBatch(unmapped_columns=_unmapped(header, columns))
+    names = [name or f"column {index + 1}" for index, name in enumerate(header)]
     for number, record in enumerate(records, start=2):
         if not any(cell.strip() for cell in record):
             continue
+        cells = dict(zip(names, record, strict=False))
         if len(record) > len(header):
             message = f"has {len(record)} fields but the header has {len(header)}."
-            batch.errors.append(RowError(number, message))
+            cells["(extra fields)"] = "; ".join(record[len(header) :])
+            batch.errors.append(RowError(number, message, cells))
             continue
 
         padded = record + [""] * (len(header) - len(record))
         try:
-            batch.rows.append(to_body({key: padded[i] for i, key in columns.items()}))
+            body = to_body({key: padded[i] for i, key in columns.items()})
+            check_intake(body)
         except ValueError as exc:
-            batch.errors.append(RowError(number, str(exc)))
+            batch.errors.append(RowError(number, str(exc), cells))
+            continue
+        batch.rows.append(body)
+        batch.row_numbers.append(number)
+        batch.cells.append(cells)
     return batch
+
+
+def check_intake(body: dict[str, Any]) -> None:
+    """Refuse, as ``ValueError``, a row intake would refuse: a bad email, an impossible phone."""
+    from backend.intake.inquiries import lead_in
+    from backend.intake.service import normalize
+
+    try:
+        normalize(lead_in(body))
+    except BadInput as exc:
+        raise ValueError(_row_sentence(exc.message)) from exc
+
+
+def _row_sentence(message: str) -> str:
+    return message if message.endswith(".") else f"{message}."
+
+
+def row_body(
+    cells: dict[str, str],
+    default_source: str,
+    default_country: str | None = None,
+    field_map: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One stored row's cells, by header, as a lead body again; BadInput when it is refused."""
+    header = list(cells)
+    columns = _lead_columns(header, field_map or {})
+    try:
+        fields = {key: cells[header[i]] for i, key in columns.items()}
+        return _generic_body(default_source, default_country, fields)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def _olist_body(fields: dict[str, str]) -> dict[str, Any]:
@@ -164,9 +308,18 @@ def _olist_body(fields: dict[str, str]) -> dict[str, Any]:
         raise ValueError(f"first_contact_date {date!r} is not a YYYY-MM-DD date.") from exc
 
 
-def _generic_body(default_source: str, fields: dict[str, str]) -> dict[str, Any]:
+def _generic_body(
+    default_source: str, default_country: str | None, fields: dict[str, str]
+) -> dict[str, Any]:
     body: dict[str, Any] = {k: v.strip() for k, v in fields.items() if v.strip()}
     body.setdefault("source", default_source)
+    if default_country:
+        body.setdefault("country", default_country)
+    if FULL_NAME in body:
+        first, _, rest = body.pop(FULL_NAME).partition(" ")
+        body.setdefault("first_name", first)
+        if rest.strip():
+            body.setdefault("last_name", rest.strip())
     if "value" in body:
         body["value"] = _number(body["value"])
     if "received_at" in body:

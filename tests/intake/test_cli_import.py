@@ -51,7 +51,9 @@ def test_import_stores_routes_and_announces(
 
     assert result.exit_code == 0, result.output
     # f-1 and f-2 are leads; f-3 has an unreadable value and f-4 no way to reach anyone.
-    assert result.output.splitlines()[-1] == "2 leads created, 0 already known, 2 rejected"
+    assert result.output.splitlines()[-1] == (
+        "2 leads created, 0 joined an open lead, 0 already known, 2 rejected"
+    )
     assert asyncio.run(_counts(url)) == (2, 2)
 
 

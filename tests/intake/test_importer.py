@@ -157,12 +157,14 @@ def test_parse_csv_quoted_newline_keeps_row_numbers(tmp_path: Path) -> None:
     assert batch.errors == [RowError(3, "value 'x' is not a number like 1234.50.")]
 
 
-def test_parse_csv_not_utf8_raises(tmp_path: Path) -> None:
+def test_parse_csv_latin1_is_read_as_windows_1252(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("company\nSão Paulo Ltda\n".encode("latin-1"))
 
-    with pytest.raises(BadInput, match="not UTF-8"):
-        parse_csv(path)
+    batch = parse_csv(path)
+
+    assert batch.encoding == "cp1252"
+    assert batch.rows == [{"company": "São Paulo Ltda", "source": "csv"}]
 
 
 @pytest.mark.parametrize("text", ["", "\ufeff", ",,\n"])

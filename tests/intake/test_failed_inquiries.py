@@ -1,0 +1,129 @@
+"""Failed inquiries: listed with the reason, over the API and in the console, and retried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.console.html import parse
+from tests.console.test_console import sign_in
+from tests.intake.conftest import make_inlet
+
+HTMX = {"HX-Request": "true"}
+NEEDS_CONTACT = "An inquiry needs at least a name, a company, an email or a phone."
+
+
+async def _failed_post(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, Any]:
+    """A Spanish form whose address field the inlet does not know yet."""
+    await make_inlet(client, auth, slug="es", field_map={"mensaje": "message"})
+    await client.post("/f/es", data={"correo": "ana@example.org", "mensaje": "Hola"})
+    listed = await client.get("/api/v1/inquiries?status=failed", headers=auth)
+    [item] = listed.json()["items"]
+    return dict(item)
+
+
+async def test_failed_inquiry_is_listed_with_its_reason(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    item = await _failed_post(client, auth)
+
+    assert item["status"] == "failed"
+    assert item["inlet"] == "form"
+    assert item["source"] == "web"
+    assert item["reason"] == NEEDS_CONTACT
+    assert item["lead_id"] is None
+    assert item["payload"]["raw"]["fields"] == {"correo": "ana@example.org", "mensaje": "Hola"}
+
+
+async def test_retry_after_the_mapping_is_fixed_opens_a_lead(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str
+) -> None:
+    item = await _failed_post(client, auth)
+    again = await client.post(f"/api/v1/inquiries/{item['id']}/retry", headers=auth)
+    fixed = {"field_map": {"mensaje": "message", "correo": "email"}}
+    await client.patch("/api/v1/inlets/es", json=fixed, headers=auth)
+
+    response = await client.post(f"/api/v1/inquiries/{item['id']}/retry", headers=auth)
+
+    assert again.status_code == 422
+    assert again.json()["detail"] == f"Inquiry {item['id']} failed again: {NEEDS_CONTACT}"
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["status"] == "offered"
+    assert answer["offer"]["agent_id"] == rep
+    old = (await client.get(f"/api/v1/inquiries/{item['id']}", headers=auth)).json()
+    assert old["status"] == "retried"
+    assert old["reason"] == f"Retried as inquiry {answer['inquiry_id']}."
+    lead = (await client.get(f"/api/v1/leads/{answer['lead_id']}", headers=auth)).json()
+    assert lead["status"] == "offered"
+    failed = await client.get("/api/v1/inquiries?status=failed", headers=auth)
+    assert failed.json()["items"] == []
+
+
+async def test_retry_refuses_what_is_not_failed(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str
+) -> None:
+    posted = await client.post(
+        "/api/v1/leads", json={"source": "web", "company": "Acme"}, headers=auth
+    )
+    inquiry_id = posted.json()["inquiry_id"]
+
+    response = await client.post(f"/api/v1/inquiries/{inquiry_id}/retry", headers=auth)
+    missing = await client.post("/api/v1/inquiries/nope/retry", headers=auth)
+    bad_status = await client.get("/api/v1/inquiries?status=lost", headers=auth)
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"Inquiry {inquiry_id} is processed; only failed inquiries can be retried."
+    )
+    assert missing.status_code == 404
+    assert bad_status.status_code == 422
+    assert bad_status.json()["detail"] == (
+        "status 'lost' is not one of received, processed, failed, ignored, spam, retried."
+    )
+
+
+async def test_console_lists_failed_inquiries_and_retries_one(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str, sessions: Any
+) -> None:
+    item = await _failed_post(client, auth)
+    await sign_in(client, sessions)
+    listed = parse((await client.get("/console/inquiries")).text)
+    fixed = {"field_map": {"mensaje": "message", "correo": "email"}}
+    await client.patch("/api/v1/inlets/es", json=fixed, headers=auth)
+    headers = {"x-csrftoken": client.cookies["pursuit_csrf"], **HTMX}
+
+    response = await client.post(f"/console/inquiries/{item['id']}/retry", headers=headers)
+
+    [row] = listed.all("data-inquiry", tag="tr")
+    assert row.attrs["data-inquiry"] == item["id"]
+    assert NEEDS_CONTACT in row.text
+    assert "Retry" in row.text
+    assert response.status_code == 200
+    swapped = parse(response.text)
+    [after] = swapped.all("data-inquiry", tag="tr")
+    assert after.attrs["data-status"] == "retried"
+    assert swapped.one("data-message").text.startswith("Retried: now lead ")
+
+
+async def test_console_inquiries_needs_sign_in(client: httpx.AsyncClient) -> None:
+    response = await client.get("/console/inquiries")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login"
+
+
+async def test_retry_through_a_closed_inlet_says_to_reopen_it(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    item = await _failed_post(client, auth)
+    await client.patch("/api/v1/inlets/es", json={"active": False}, headers=auth)
+
+    response = await client.post(f"/api/v1/inquiries/{item['id']}/retry", headers=auth)
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"Inquiry {item['id']} came in by the form inlet 'es', which is closed or gone; "
+        "reopen it to retry."
+    )
