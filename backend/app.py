@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging.config import LoggingConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -25,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import console, intake, notify, pursuit, rep, reports, roster, routing
+from backend.access.sessions import STORE, close_store, make_store, session_config
 from backend.db import create_engine, session_factory
 from backend.errors import (
     PursuitError,
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = session_factory(engine)
     notifier = Notifier(settings, sessions)
     sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
+    store = make_store(settings)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await notifier.drain()
         await notifier.close()
         await engine.dispose()
+        await close_store(store)
 
     return Litestar(
         route_handlers=_routes(),
@@ -131,21 +133,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {"settings": settings, "sessions": sessions, "notifier": notifier, "sweeper": sweeper}
         ),
         template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
-        middleware=[
-            CookieBackendConfig(
-                secret=settings.secret_key.encode()[:32].ljust(32, b"0"),
-                key="pursuit_session",
-                httponly=True,
-                samesite="lax",
-                secure=settings.base_url.startswith("https"),
-                max_age=14 * 24 * 3600,
-            ).middleware
-        ],
+        middleware=[session_config(settings).middleware],
+        stores={STORE: store},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="pursuit_csrf",
             header_name="x-csrftoken",
-            exclude=["/api/", "/r/", "/health"],
+            exclude=["/api/", "/r/", "/health", "/f/"],
         ),
         exception_handlers={
             PursuitError: pursuit_error_handler,

@@ -1,6 +1,16 @@
 """Every table, imported once so metadata and migrations see the whole schema."""
 
-from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
+from backend.access.models import (
+    AgentLink,
+    ApiKey,
+    AuditEntry,
+    IdempotentReply,
+    PartnerLink,
+    SignInLink,
+    SummaryMail,
+    User,
+    UserScope,
+)
 from backend.db import Base
 from backend.intake.models import Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
@@ -15,6 +25,7 @@ __all__ = [
     "AgentEvidence",
     "AgentLink",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "Decision",
     "GroupEvidence",
@@ -26,10 +37,13 @@ __all__ = [
     "Notification",
     "Offer",
     "Partner",
+    "PartnerLink",
     "PushSubscription",
     "Rotation",
     "Rule",
     "SignInLink",
+    "SummaryMail",
     "Team",
     "User",
+    "UserScope",
 ]
