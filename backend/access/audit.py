@@ -52,6 +52,8 @@ async def record_change(
     """Add one entry to the caller's transaction; only the fields that changed are kept."""
     if before is not None and after is not None:
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        if not changed:
+            return
         before = {k: v for k, v in before.items() if k in changed}
         after = {k: v for k, v in after.items() if k in changed}
     session.add(
