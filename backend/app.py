@@ -72,7 +72,9 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 def _routes() -> list[Any]:
+    from backend.console.audit import ROUTES as console_audit_routes
     from backend.console.controllers import ROUTES as console_routes
+    from backend.console.partners import ROUTES as console_partner_routes
     from backend.console.roster import ROUTES as console_roster_routes
     from backend.console.rules import ROUTES as console_rule_routes
     from backend.intake.controllers import ROUTES as intake_routes
@@ -92,6 +94,8 @@ def _routes() -> list[Any]:
         *reports_routes,
         *notify_routes,
         *console_roster_routes,
+        *console_audit_routes,
+        *console_partner_routes,
         *console_rule_routes,
         *console_routes,
         *rep_routes,
