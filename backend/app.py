@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import console, intake, notify, pursuit, rep, reports, roster, routing
 from backend.access.sessions import STORE, close_store, make_store, session_config
+from backend.console.summary import WeeklySender
 from backend.db import create_engine, session_factory
 from backend.errors import (
     PursuitError,
@@ -77,6 +78,7 @@ def _routes() -> list[Any]:
     from backend.console.partners import ROUTES as console_partner_routes
     from backend.console.roster import ROUTES as console_roster_routes
     from backend.console.rules import ROUTES as console_rule_routes
+    from backend.console.summary import ROUTES as console_summary_routes
     from backend.intake.controllers import ROUTES as intake_routes
     from backend.notify.controllers import ROUTES as notify_routes
     from backend.pursuit.controllers import ROUTES as pursuit_routes
@@ -96,6 +98,7 @@ def _routes() -> list[Any]:
         *console_roster_routes,
         *console_audit_routes,
         *console_partner_routes,
+        *console_summary_routes,
         *console_rule_routes,
         *console_routes,
         *rep_routes,
@@ -120,15 +123,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     notifier = Notifier(settings, sessions)
     sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
     store = make_store(settings)
+    summaries = WeeklySender(settings, sessions)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
         if settings.sweep_interval_s > 0:
             sweeper.start()
+            summaries.start()
         logger.info("pursuit started base_url=%s", settings.base_url)
 
     async def on_shutdown(app: Litestar) -> None:
         await sweeper.stop()
+        await summaries.stop()
         await notifier.drain()
         await notifier.close()
         await engine.dispose()

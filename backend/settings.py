@@ -66,6 +66,7 @@ class Settings:
     push_timeout_s: float = 10.0
     currency: str | None = None
     exchange_rates: dict[str, float] = field(default_factory=dict)
+    weekly_summary: str = "mon 08:00"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -90,6 +91,7 @@ class Settings:
             ),
             "currency": (_env("CURRENCY") or "").upper() or None,
             "exchange_rates": parse_rates(_env("EXCHANGE_RATES") or ""),
+            "weekly_summary": _env("WEEKLY_SUMMARY", cls.weekly_summary),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -418,6 +418,13 @@ async def partner_names(session: AsyncSession) -> dict[str, str]:
     return {partner_id: name for partner_id, name in rows.all()}
 
 
+async def partner_by_name(session: AsyncSession, name: str) -> Partner:
+    partner = await session.scalar(select(Partner).where(Partner.name == name))
+    if partner is None:
+        raise NotFound(f"No partner company is named {name!r}.")
+    return partner
+
+
 async def team_by_name(session: AsyncSession, name: str) -> Team:
     team = await session.scalar(select(Team).where(Team.name == name))
     if team is None:

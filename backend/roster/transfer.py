@@ -46,6 +46,7 @@ COLUMNS = (
     "active",
 )
 MAX_BYTES = 2 * 1024 * 1024
+TOO_MANY = "\x00too many cells"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -137,7 +138,14 @@ def _rows(content: bytes) -> list[dict[str, str]]:
     unknown = sorted(set(header) - set(COLUMNS))
     if unknown:
         raise BadInput(f"Unknown column {', '.join(unknown)}; columns are {', '.join(COLUMNS)}.")
-    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    rows = []
+    for row in reader:
+        extra = row.pop(None, None)
+        cleaned = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        if extra:
+            cleaned[TOO_MANY] = "yes"  # reported on its line, with the others
+        rows.append(cleaned)
+    return rows
 
 
 def _uncell(text: str) -> str:
@@ -147,6 +155,8 @@ def _uncell(text: str) -> str:
 async def _values(
     session: AsyncSession, row: dict[str, str], names: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
+    if row.pop(TOO_MANY, None):
+        raise BadInput("it has more cells than the header line; quote cells that hold commas")
     row = {k: _uncell(v) for k, v in row.items()}
     values: dict[str, Any] = {"name": row.get("name", "")}
     for key in ("email", "phone"):
