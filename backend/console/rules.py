@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.console.controllers import is_htmx, render, require_user
 from backend.console.guard import actor_of, scope_of
 from backend.console.scope import Scope
+from backend.console.service import RulesOverview, conditions_text
 from backend.errors import BadInput, NotFound, PursuitError
 from backend.intake.schemas import LeadIn
 from backend.intake.service import normalize
@@ -29,6 +30,7 @@ from backend.roster import service as roster
 from backend.roster.text import list_text, parse_list
 from backend.routing import service as routing
 from backend.routing.eligibility import TEXT_CONDITIONS
+from backend.routing.health import rule_health
 from backend.routing.models import Rule
 from backend.routing.strategies import STRATEGIES
 
@@ -298,6 +300,22 @@ class RuleEditorController(Controller):
         if is_htmx(request):
             return Response(b"", status_code=200, headers={"HX-Refresh": "true"})
         return Redirect("/console/rules", status_code=303)
+
+    @get("/mine")
+    async def mine(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        """The rules list of the manager's own teams and partners, with their health."""
+        scope = scope_of(request)
+        visible = {r.id for r in await visible_rules(db_session, scope)}
+        health = [
+            h for h in await rule_health(db_session, datetime.now(UTC)) if h.rule.id in visible
+        ]
+        overview = RulesOverview(health, await roster.agent_names(db_session))
+        name = "_rules_table.html" if is_htmx(request) else "rules_mine.html"
+        return render(
+            name, user=request.session, overview=overview, conditions_text=conditions_text
+        )
 
     @get("/try")
     async def try_form(self, request: Request[Any, Any, Any]) -> Template:

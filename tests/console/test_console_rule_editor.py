@@ -184,3 +184,40 @@ async def test_trying_a_lead_shows_where_it_would_go_and_saves_nothing(
         from backend.pursuit.models import Lead
 
         assert (await session.scalars(select(Lead))).all() == []
+
+
+async def test_a_managers_rules_list_holds_only_their_teams_rules(
+    client: Client, sessions: Any
+) -> None:
+    ids = await _two_teams(sessions)
+    await sign_in_as(client, sessions, "north@example.com", team_ids=[ids["north"]])
+
+    page = parse((await client.get("/console/rules")).text)
+    mine = parse((await client.get("/console/rules/mine", headers=HTMX)).text)
+
+    assert page.all("data-rule") == []
+    assert page.one("id", "rules-table").attrs["hx-get"] == "/console/rules/mine"
+    assert [row.one("data-name").text for row in mine.all("data-rule")] == ["Brazil", "Portugal"]
+
+
+async def test_console_roster_import_dry_run_reports_and_stores_nothing(
+    client: Client, sessions: Any
+) -> None:
+    ids = await _two_teams(sessions)
+    await sign_in_as(client, sessions, "north@example.com", team_ids=[ids["north"]])
+    content = b"name,email,team\nCaio,caio@example.com,North\nDani,dani@example.com,South\n"
+
+    response = await client.post(
+        "/console/agents/import",
+        files={"file": ("roster.csv", content, "text/csv")},
+        data={"dry_run": "on"},
+        headers=csrf(client),
+    )
+
+    assert response.status_code == 422
+    assert [li.text for li in parse(response.text).all("data-report-line")] == [
+        "line 3: name one of your teams or partner companies.",
+        "line 2: create Caio",
+        "1 to create, 0 to update, 0 unchanged, 1 with errors: nothing was imported; "
+        "fix the lines above and try again.",
+    ]
