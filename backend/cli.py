@@ -145,7 +145,13 @@ def user_create(
         team_ids = [(await team_by_name(session, name)).id for name in teams]
         partner_ids = [(await partner_by_name(session, name)).id for name in partners]
         created = await create_user(
-            session, email, role, password=password, team_ids=team_ids, partner_ids=partner_ids
+            session,
+            email,
+            role,
+            password=password,
+            team_ids=team_ids,
+            partner_ids=partner_ids,
+            actor="cli",
         )
         return await create_sign_in_link(session, created.id)
 

@@ -12,14 +12,16 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.access.models import ApiKey, AuditEntry
-from backend.access.service import Actor
 from backend.db import as_utc
+
+if TYPE_CHECKING:
+    from backend.access.service import Actor
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.access.audit import record_change, snapshot
 from backend.access.models import (
     AgentLink,
     ApiKey,
@@ -141,6 +142,7 @@ async def create_user(
     password: str | None = None,
     team_ids: list[str] | None = None,
     partner_ids: list[str] | None = None,
+    actor: str = "system",
 ) -> User:
     """Create or update a user; the teams and partners given replace those they managed."""
     if role not in ROLES:
@@ -150,6 +152,7 @@ async def create_user(
         raise BadInput(f"{email!r} is not an email address.")
     teams = list(dict.fromkeys([*([team_id] if team_id else []), *(team_ids or [])]))
     user = await session.scalar(select(User).where(User.email == email))
+    before = None if user is None else {**snapshot(user), **await _scope_ids(session, user.id)}
     if user is None:
         user = User(email=email, role=role)
         session.add(user)
@@ -158,7 +161,11 @@ async def create_user(
     user.team_id = teams[0] if teams else None  # the first team, for readers of one team
     if password is not None:
         user.password_hash = _hasher.hash(password)
-    await _replace_scopes(session, user.id, teams, list(dict.fromkeys(partner_ids or [])))
+    partners = list(dict.fromkeys(partner_ids or []))
+    await _replace_scopes(session, user.id, teams, partners)
+    after = {**snapshot(user), "team_ids": sorted(teams), "partner_ids": sorted(partners)}
+    action = "create" if before is None else "update"
+    await record_change(session, actor, "user", user.id, action, before, after)
     await session.commit()
     logger.info("user saved id=%s role=%s teams=%s", user.id, role, len(teams))
     return user
@@ -173,6 +180,14 @@ async def _replace_scopes(
         session.add(UserScope(user_id=user_id, team_id=team))
     for partner in partner_ids:
         session.add(UserScope(user_id=user_id, partner_id=partner))
+
+
+async def _scope_ids(session: AsyncSession, user_id: str) -> dict[str, list[str]]:
+    rows = (await session.scalars(select(UserScope).where(UserScope.user_id == user_id))).all()
+    return {
+        "team_ids": sorted(r.team_id for r in rows if r.team_id),
+        "partner_ids": sorted(r.partner_id for r in rows if r.partner_id),
+    }
 
 
 async def user_scope(session: AsyncSession, user: User) -> Scope:

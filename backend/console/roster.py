@@ -68,6 +68,11 @@ def agent_values(form: dict[str, Any]) -> dict[str, Any]:
     else:
         hours = {day: parse_day(day, form.get(f"hours_{day}", "")) for day in WEEKDAYS}
         values["working_hours"] = {day: spans for day, spans in hours.items() if spans}
+        if not values["working_hours"]:
+            raise BadInput(
+                "Give working hours for at least one day, or tick Always available.",
+                field="working_hours",
+            )
     values["out_of_office_until"] = _back_on(form.get("back_on", ""), values["timezone"])
     return values
 

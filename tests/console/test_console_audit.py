@@ -28,6 +28,7 @@ async def test_audit_lists_api_and_console_changes_and_filters_them(
     rows = everything.all("data-entry")
     assert [r.one("data-what").text.rsplit(" ", 1)[0] for r in rows] == [
         "team create",
+        "user create",
         "agent update",
         "agent create",
     ]
