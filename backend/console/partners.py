@@ -22,9 +22,9 @@ from backend.access import service as access
 from backend.access.audit import record_change, snapshot
 from backend.access.models import PartnerLink
 from backend.console.controllers import render, require_user
-from backend.console.guard import actor_of, scope_of
-from backend.console.roster import _back_on, form_of
-from backend.errors import NotAuthenticated, NotFound, PursuitError
+from backend.console.guard import actor_of, is_admin, scope_of
+from backend.console.roster import _back_on, _share, form_of
+from backend.errors import Forbidden, NotAuthenticated, NotFound, PursuitError
 from backend.reports.scoped import partner_offers, recent_leads
 from backend.roster import service as roster
 from backend.roster.models import Agent, Partner
@@ -190,6 +190,32 @@ class PartnerAdminController(Controller):
         except NotFound as exc:
             return render("not_found.html", 404, user=request.session, message=exc.message)
 
+    @post("/{partner_id:str}", status_code=200)
+    async def change(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        partner_id: FromPath[str],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Response[Any]:
+        """An admin renames a partner, sets its fair share, or stops offering it leads."""
+        if not is_admin(request):
+            raise Forbidden("Only an admin can change a partner company.")
+        try:
+            changes = {
+                "name": data.get("name", ""),
+                "fair_share": _share(data.get("fair_share", "")),
+                "active": data.get("active") == "on",
+            }
+            await roster.update_partner(db_session, partner_id, changes, actor_of(request))
+        except NotFound as exc:
+            return render("not_found.html", 404, user=request.session, message=exc.message)
+        except PursuitError as exc:
+            return await _partner_page(
+                request, db_session, partner_id, problem=exc.message, status=422
+            )
+        return Redirect(f"/console/partners/{partner_id}", status_code=303)
+
     @post("/{partner_id:str}/links", status_code=200)
     async def create_link(
         self,
@@ -279,6 +305,7 @@ async def _partner_page(
         problem=problem,
         expiry_days=EXPIRY_DAYS,
         now=now,
+        admin=is_admin(request),
     )
 
 

@@ -135,3 +135,57 @@ async def test_manager_of_a_team_cannot_make_links_for_partners(
     )
 
     assert response.status_code == 404
+
+
+async def test_admin_changes_a_partners_fair_share_and_bad_input_is_explained(
+    client: Client, sessions: Any
+) -> None:
+    ids = await _partners(sessions)
+    await sign_in_as(client, sessions, "admin@example.com", "admin")
+
+    saved = await client.post(
+        f"/console/partners/{ids['acme']}",
+        data={"name": "Acme", "fair_share": "2", "active": "on"},
+        headers=csrf(client),
+    )
+    bad = await client.post(
+        f"/console/partners/{ids['acme']}",
+        data={"name": "Acme", "fair_share": "lots"},
+        headers=csrf(client),
+    )
+    page = parse((await client.get(f"/console/partners/{ids['acme']}")).text)
+
+    assert saved.status_code == 303
+    assert bad.status_code == 422
+    assert (
+        parse(bad.text).one("data-problem").text == "Fair share must be a number such as 1 or 0.5."
+    )
+    assert page.one("data-share").text == (
+        "Last 30 days: 0 of 0 partner offers (0%), fair share 40%."
+    )
+
+
+async def test_coordinator_sees_their_leads_and_share_against_the_target(
+    client: Client, sessions: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.factories import add_rule, submit
+
+    ids = await _partners(sessions)
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        await add_rule(session, "Partners", [ids["ana"], ids["bob"]], strategy="round_robin")
+        leads = [
+            await submit(session, f"P{n}", now - timedelta(minutes=3 - n), value=100)
+            for n in range(3)
+        ]
+    path = await _coordinator_link(client, sessions, ids["acme"])
+
+    home = parse((await client.get(path)).text)
+
+    to_ana = [r.lead.id for r in leads if r.lead and r.offer and r.offer.agent_id == ids["ana"]]
+    assert [row.attrs["data-lead"] for row in home.all("data-lead")] == list(reversed(to_ana))
+    assert home.one("data-value", "offers").text == str(len(to_ana))
+    assert home.one("data-value", "actual").text == f"{len(to_ana) / 3:.0%}"
+    assert home.one("data-value", "target").text == "25%"
