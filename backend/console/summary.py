@@ -204,6 +204,9 @@ async def send_all(
     week = since.date().isoformat()
     outcomes = []
     for key, email, scope, console_links in await recipients(session):
+        if not dry_run and await session.get(SummaryMail, (key, week)) is not None:
+            outcomes.append(Outcome(key, email, "", "", "already sent"))
+            continue  # composing is the costly part: skip it for those who have theirs
         label = await scope_label(session, scope)
         weekly = await compose(session, scope, label, now, settings, console_links)
         subject = weekly.title
