@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging.config import LoggingConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -25,6 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import console, intake, notify, pursuit, rep, reports, roster, routing
+from backend.access.sessions import STORE, close_store, make_store, session_config
+from backend.console.summary import WeeklySender
 from backend.crm.tasks import CrmWorker
 from backend.db import create_engine, session_factory
 from backend.errors import (
@@ -74,9 +75,14 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 def _routes() -> list[Any]:
+    from backend.console.audit import ROUTES as console_audit_routes
     from backend.console.controllers import ROUTES as console_routes
     from backend.console.crm import ROUTES as console_crm_routes
     from backend.console.inlets import ROUTES as console_inlet_routes
+    from backend.console.partners import ROUTES as console_partner_routes
+    from backend.console.roster import ROUTES as console_roster_routes
+    from backend.console.rules import ROUTES as console_rule_routes
+    from backend.console.summary import ROUTES as console_summary_routes
     from backend.crm.controllers import ROUTES as crm_routes
     from backend.intake.controllers import ROUTES as intake_routes
     from backend.intake.inlet_controllers import ROUTES as inlet_routes
@@ -99,6 +105,11 @@ def _routes() -> list[Any]:
         *crm_routes,
         *console_crm_routes,
         *console_inlet_routes,
+        *console_roster_routes,
+        *console_audit_routes,
+        *console_partner_routes,
+        *console_summary_routes,
+        *console_rule_routes,
         *console_routes,
         *rep_routes,
         create_static_files_router(path="/static", directories=[PROJECT / "static"]),
@@ -123,12 +134,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
     crm_worker = CrmWorker(sessions, settings)
     mail = mail_inlet(settings, sessions, notifier.announce)
+    store = make_store(settings)
+    summaries = WeeklySender(settings, sessions)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
         if settings.sweep_interval_s > 0:
             sweeper.start()
             crm_worker.start(settings.crm_interval_s)
+            summaries.start()
         if mail is not None:
             await mail.start()
         logger.info("pursuit started base_url=%s", settings.base_url)
@@ -138,9 +152,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await mail.stop()
         await sweeper.stop()
         await crm_worker.stop()
+        await summaries.stop()
         await notifier.drain()
         await notifier.close()
         await engine.dispose()
+        await close_store(store)
 
     return Litestar(
         route_handlers=_routes(),
@@ -155,16 +171,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
-        middleware=[
-            CookieBackendConfig(
-                secret=settings.secret_key.encode()[:32].ljust(32, b"0"),
-                key="pursuit_session",
-                httponly=True,
-                samesite="lax",
-                secure=settings.base_url.startswith("https"),
-                max_age=14 * 24 * 3600,
-            ).middleware
-        ],
+        middleware=[session_config(settings).middleware],
+        stores={STORE: store},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="pursuit_csrf",

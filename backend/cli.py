@@ -126,23 +126,102 @@ def user() -> None:
 @user.command("create")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice(["admin", "manager"]), required=True)
-@click.option("--team", default=None, help="Name of the manager's team.")
-def user_create(email: str, role: str, team: str | None) -> None:
+@click.option("--team", "teams", multiple=True, help="A team the manager manages; repeatable.")
+@click.option(
+    "--partner", "partners", multiple=True, help="A partner company they manage; repeatable."
+)
+@click.option("--password", default=None, help="Also let them sign in with this password.")
+def user_create(
+    email: str, role: str, teams: tuple[str, ...], partners: tuple[str, ...], password: str | None
+) -> None:
     """Create or update a user and print a single-use sign-in link on the last line."""
     from backend.access.service import create_sign_in_link, create_user
-    from backend.roster.service import team_by_name
+    from backend.roster.service import partner_by_name, team_by_name
 
     settings = Settings.from_env()
     upgrade_database(settings.database_url)
 
     async def work(session: AsyncSession) -> str:
-        team_id = (await team_by_name(session, team)).id if team else None
-        created = await create_user(session, email, role, team_id)
+        team_ids = [(await team_by_name(session, name)).id for name in teams]
+        partner_ids = [(await partner_by_name(session, name)).id for name in partners]
+        created = await create_user(
+            session,
+            email,
+            role,
+            password=password,
+            team_ids=team_ids,
+            partner_ids=partner_ids,
+            actor="cli",
+        )
         return await create_sign_in_link(session, created.id)
 
     token = run_with_session(settings, work)
     click.echo(f"{role} {email} is ready; this sign-in link works once, within 24 hours:")
     click.echo(f"{settings.base_url}/console/sign-in/{token}")
+
+
+@main.group()
+def roster() -> None:
+    """Agents, teams and partner companies."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would change; store nothing.")
+def roster_import(file: Path, dry_run: bool) -> None:
+    """Create or update agents from a CSV file; one bad line keeps the whole file out."""
+    from backend.roster.transfer import import_csv
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    content = file.read_bytes()
+    report: Any = run_with_session(
+        settings, lambda s: import_csv(s, content, dry_run=dry_run, actor="cli")
+    )
+    for line in report.lines():
+        click.echo(line)
+    if report.errors:
+        raise FileRefused(f"{file}: {len(report.errors)} lines with errors; nothing was imported.")
+
+
+@roster.command("export")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout."
+)
+def roster_export(output: Path | None) -> None:
+    """The roster as CSV, in the columns ``roster import`` reads."""
+    from backend.roster.transfer import export_csv
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    text: str = run_with_session(settings, export_csv)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"roster written to {output}")
+
+
+@main.group()
+def summary() -> None:
+    """The weekly summary mail."""
+
+
+@summary.command("send")
+@click.option("--dry-run", is_flag=True, help="Print each summary instead of mailing it.")
+def summary_send(dry_run: bool) -> None:
+    """Mail last week's summary to each manager and partner coordinator who lacks it."""
+    from backend.console.summary import send_all
+
+    settings = Settings.from_env()
+    upgrade_database(settings.database_url)
+    now = datetime.now(UTC)
+    outcomes: Any = run_with_session(settings, lambda s: send_all(s, settings, now, dry_run))
+    for outcome in outcomes:
+        click.echo(f"{outcome.recipient}: {outcome.status}")
+        if dry_run:
+            click.echo(outcome.text)
+    click.echo(f"{len(outcomes)} recipients")
 
 
 @main.group()

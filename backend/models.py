@@ -1,7 +1,17 @@
 """Every table, imported once so metadata and migrations see the whole schema."""
 
 from backend.access.devices import AgentSignInLink, DeviceSession
-from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
+from backend.access.models import (
+    AgentLink,
+    ApiKey,
+    AuditEntry,
+    IdempotentReply,
+    PartnerLink,
+    SignInLink,
+    SummaryMail,
+    User,
+    UserScope,
+)
 from backend.crm.models import CrmConnection, CrmInboundEvent, CrmLink, CrmOutboxItem
 from backend.db import Base
 from backend.intake.models import Inlet, Inquiry, LeadValue
@@ -18,6 +28,7 @@ __all__ = [
     "AgentLink",
     "AgentSignInLink",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "CrmConnection",
     "CrmInboundEvent",
@@ -35,10 +46,13 @@ __all__ = [
     "Notification",
     "Offer",
     "Partner",
+    "PartnerLink",
     "PushSubscription",
     "Rotation",
     "Rule",
     "SignInLink",
+    "SummaryMail",
     "Team",
     "User",
+    "UserScope",
 ]

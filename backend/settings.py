@@ -87,6 +87,7 @@ class Settings:
     smtp_inlet_port: int | None = None
     smtp_inlet_host: str = "127.0.0.1"
     form_posts_per_minute: int = 10
+    weekly_summary: str = "mon 08:00"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -120,6 +121,7 @@ class Settings:
             "form_posts_per_minute": _positive(
                 "FORM_POSTS_PER_MINUTE", _env("FORM_POSTS_PER_MINUTE", "10")
             ),
+            "weekly_summary": _env("WEEKLY_SUMMARY", cls.weekly_summary),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -19,7 +19,14 @@ from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.access.service import authenticate_user, use_sign_in_link
+from backend.access import throttle
+from backend.access.service import (
+    authenticate_user,
+    check_sign_in_link,
+    mail_sign_in_link,
+    use_sign_in_link,
+    user_scope,
+)
 from backend.console import service
 from backend.console.formatting import HELPERS, figure_cards, when
 from backend.errors import BadInput, NotAuthenticated, NotFound
@@ -34,6 +41,16 @@ CONSOLE_ROLES = ("admin", "manager")
 class SignInForm(msgspec.Struct):
     email: str = ""
     password: str = ""
+
+
+class LinkRequest(msgspec.Struct):
+    email: str = ""
+
+
+LINK_SENT = (
+    "If that address belongs to a console user, a sign-in link is on its way. "
+    "It works once, within 15 minutes."
+)
 
 
 @dataclass
@@ -74,10 +91,22 @@ async def require_user(request: Request[Any, Any, Any]) -> Response[Any] | None:
     return Redirect(LOGIN_URL, status_code=303)
 
 
-def start_session(request: Request[Any, Any, Any], user: Any) -> Redirect:
-    request.set_session({"user_id": user.id, "role": user.role, "email": user.email})
+async def start_session(
+    request: Request[Any, Any, Any], session: AsyncSession, user: Any
+) -> Redirect:
+    """Remember the user and what they may see; every console page reads both from here."""
+    # TODO: issue a fresh session id here once Litestar's server-side backend can rotate one;
+    # until then an id planted in the browser before sign-in stays the signed-in one.
+    scope = await user_scope(session, user)
+    request.set_session(
+        {"user_id": user.id, "role": user.role, "email": user.email, **scope.to_session()}
+    )
     logger.info("console sign-in user_id=%s role=%s", user.id, user.role)
     return Redirect("/console", status_code=303)
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @get("/", summary="What Pursuit does", include_in_schema=False)
@@ -86,7 +115,10 @@ async def landing() -> Template:
 
 
 class SignInController(Controller):
-    """The console's doors: password form, single-use links and signing out."""
+    """The console's doors: password form, mailed single-use links and signing out.
+
+    Opening a sign-in link only shows a button: mail scanners open links, people press buttons.
+    """
 
     path = "/console"
     include_in_schema = False
@@ -102,13 +134,49 @@ class SignInController(Controller):
         db_session: NamedDependency[AsyncSession],
         data: URLEncodedBody[SignInForm],
     ) -> Response[Any]:
+        store = request.app.stores.get("sessions")
+        ip = client_ip(request)
         try:
+            await throttle.check(store, "password", ip, data.email)
             user = await authenticate_user(db_session, data.email, data.password)
+        except throttle.TooManyAttempts as exc:
+            return render("login.html", 429, message=exc.message, email=data.email)
         except NotAuthenticated as exc:
+            await throttle.count_failure(store, "password", ip, data.email)
             return render("login.html", 401, message=exc.message, email=data.email)
-        return start_session(request, user)
+        return await start_session(request, db_session, user)
+
+    @post("/login/link", status_code=200)
+    async def request_link(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        data: URLEncodedBody[LinkRequest],
+    ) -> Template:
+        """Mail a sign-in link; the answer is the same whether or not the address is known."""
+        store = request.app.stores.get("sessions")
+        ip = client_ip(request)
+        if "@" not in data.email:
+            return render("login.html", 422, message="Enter your email address.", link=True)
+        try:
+            await throttle.check(store, "link", ip, data.email)
+        except throttle.TooManyAttempts as exc:
+            return render("login.html", 429, message=exc.message, email=data.email, link=True)
+        await throttle.count_failure(store, "link", ip, data.email)
+        await mail_sign_in_link(db_session, request.app.state.settings, data.email)
+        return render("login.html", notice=LINK_SENT, email=data.email, link=True)
 
     @get("/sign-in/{token:str}")
+    async def sign_in_page(
+        self, db_session: NamedDependency[AsyncSession], token: FromPath[str]
+    ) -> Template:
+        try:
+            await check_sign_in_link(db_session, token)
+        except NotAuthenticated as exc:
+            return render("login.html", 401, message=exc.message)
+        return render("sign_in.html", token=token)
+
+    @post("/sign-in/{token:str}")
     async def sign_in_link(
         self,
         request: Request[Any, Any, Any],
@@ -119,10 +187,12 @@ class SignInController(Controller):
             user = await use_sign_in_link(db_session, token)
         except (NotAuthenticated, NotFound) as exc:
             return render("login.html", 401, message=exc.message)
-        return start_session(request, user)
+        return await start_session(request, db_session, user)
 
     @post("/logout")
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        """Ends the session in the store too: the old cookie no longer signs anyone in."""
+        logger.info("console sign-out user_id=%s", request.session.get("user_id"))
         request.clear_session()
         return Redirect(LOGIN_URL, status_code=303)
 

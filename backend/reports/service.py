@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import as_utc, utcnow
-from backend.pursuit.models import Lead
+from backend.pursuit.models import Lead, Offer
 
 TERMINAL = ("won", "lost")
 
@@ -120,7 +120,9 @@ async def summary(
     until: datetime | None = None,
     now: datetime | None = None,
     money: Money | None = None,
+    agent_ids: Collection[str] | None = None,
 ) -> Summary:
+    """Figures of every lead, or with ``agent_ids`` of the leads offered to or owned by them."""
     now = now or utcnow()
     query = select(
         Lead.status,
@@ -135,6 +137,8 @@ async def summary(
         query = query.where(Lead.received_at >= as_utc(since))
     if until is not None:
         query = query.where(Lead.received_at < as_utc(until))
+    if agent_ids is not None:
+        query = query.where(leads_of(agent_ids))
     rows = (await session.execute(query)).all()
 
     leads = len(rows)
@@ -162,3 +166,9 @@ async def summary(
         unassigned=sum(1 for r in rows if r.status == "unassigned"),
         awaiting_contact=sum(1 for r in rows if r.status == "accepted" and not is_lost(r, now)),
     )
+
+
+def leads_of(agent_ids: Collection[str]) -> ColumnElement[bool]:
+    """Leads owned by, or ever offered to, one of the agents."""
+    offered = select(Offer.lead_id).where(Offer.agent_id.in_(list(agent_ids)))
+    return or_(Lead.owner_id.in_(list(agent_ids)), Lead.id.in_(offered))

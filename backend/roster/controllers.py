@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.access import service as access
+from backend.access.audit import actor_label
 from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
 from backend.roster import service
@@ -37,7 +38,8 @@ class TeamController(Controller):
         data: JSONBody[TeamIn],
     ) -> dict[str, Any]:
         require_api_key(actor)
-        return team_json(await service.create_team(db_session, data.name))
+        by = await actor_label(db_session, actor)
+        return team_json(await service.create_team(db_session, data.name, by))
 
 
 class PartnerController(Controller):
@@ -53,7 +55,8 @@ class PartnerController(Controller):
         data: JSONBody[PartnerIn],
     ) -> dict[str, Any]:
         require_api_key(actor)
-        partner = await service.create_partner(db_session, data.name, data.fair_share)
+        by = await actor_label(db_session, actor)
+        partner = await service.create_partner(db_session, data.name, data.fair_share, by)
         return partner_json(partner)
 
 
@@ -71,7 +74,8 @@ class AgentController(Controller):
     ) -> dict[str, Any]:
         require_api_key(actor)
         values = {f: getattr(data, f) for f in data.__struct_fields__}
-        return agent_json(await service.create_agent(db_session, values))
+        by = await actor_label(db_session, actor)
+        return agent_json(await service.create_agent(db_session, values, by))
 
     @get("/", summary="List agents")
     async def index(
@@ -99,7 +103,9 @@ class AgentController(Controller):
         data: JSONBody[AgentChanges],
     ) -> dict[str, Any]:
         require_api_key(actor)
-        return agent_json(await service.update_agent(db_session, agent_id, data.present()))
+        by = await actor_label(db_session, actor)
+        agent = await service.update_agent(db_session, agent_id, data.present(), by)
+        return agent_json(agent)
 
     @post("/{agent_id:str}/links", summary="Create a link token for the agent")
     async def create_link(

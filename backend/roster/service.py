@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.access.audit import record_change, snapshot
 from backend.db import as_utc
 from backend.errors import BadInput, Conflict, NotFound
 from backend.identity.service import iso_code, normalize_email, normalize_phone
@@ -57,20 +58,83 @@ AGENT_FIELDS = (
 WEIGHT_LIMIT = 100
 
 
-async def create_team(session: AsyncSession, name: str) -> Team:
+SYSTEM = "system"
+
+
+async def create_team(session: AsyncSession, name: str, actor: str = SYSTEM) -> Team:
     team = Team(name=_name(name, "team"))
     session.add(team)
+    await _flush_unique(session, f"A team named {name!r} already exists.")
+    await record_change(session, actor, "team", team.id, "create", None, snapshot(team))
     await _commit_unique(session, f"A team named {name!r} already exists.")
     return team
 
 
-async def create_partner(session: AsyncSession, name: str, fair_share: float = 1.0) -> Partner:
+async def rename_team(session: AsyncSession, team_id: str, name: str, actor: str) -> Team:
+    team = await get_team(session, team_id)
+    before = snapshot(team)
+    team.name = _name(name, "team")
+    await _flush_unique(session, f"A team named {name!r} already exists.")
+    await record_change(session, actor, "team", team.id, "update", before, snapshot(team))
+    await _commit_unique(session, f"A team named {name!r} already exists.")
+    return team
+
+
+def _fair_share(fair_share: float) -> float:
     if not math.isfinite(fair_share) or fair_share <= 0:
         raise BadInput(f"fair_share {fair_share} must be greater than zero.", field="fair_share")
-    partner = Partner(name=_name(name, "partner"), fair_share=fair_share)
+    return fair_share
+
+
+async def create_partner(
+    session: AsyncSession, name: str, fair_share: float = 1.0, actor: str = SYSTEM
+) -> Partner:
+    partner = Partner(name=_name(name, "partner"), fair_share=_fair_share(fair_share))
     session.add(partner)
+    await _flush_unique(session, f"A partner named {name!r} already exists.")
+    await record_change(session, actor, "partner", partner.id, "create", None, snapshot(partner))
     await _commit_unique(session, f"A partner named {name!r} already exists.")
     return partner
+
+
+async def update_partner(
+    session: AsyncSession, partner_id: str, changes: dict[str, Any], actor: str
+) -> Partner:
+    """Name, fair share and whether the company still receives leads."""
+    partner = await get_partner(session, partner_id)
+    before = snapshot(partner)
+    if "name" in changes:
+        partner.name = _name(changes["name"], "partner")
+    if "fair_share" in changes:
+        partner.fair_share = _fair_share(changes["fair_share"])
+    if "active" in changes:
+        partner.active = bool(changes["active"])
+    await _flush_unique(session, f"A partner named {changes.get('name')!r} already exists.")
+    await record_change(session, actor, "partner", partner.id, "update", before, snapshot(partner))
+    await _commit_unique(session, f"A partner named {changes.get('name')!r} already exists.")
+    return partner
+
+
+async def get_team(session: AsyncSession, team_id: str) -> Team:
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise NotFound(f"Team {team_id} does not exist.")
+    return team
+
+
+async def get_partner(session: AsyncSession, partner_id: str) -> Partner:
+    partner = await session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound(f"Partner {partner_id} does not exist.")
+    return partner
+
+
+async def list_teams(session: AsyncSession) -> list[Team]:
+    return list((await session.scalars(select(Team).order_by(Team.name))).all())
+
+
+async def list_partners(session: AsyncSession) -> list[Partner]:
+    return list((await session.scalars(select(Partner).order_by(Partner.name))).all())
 
 
 def _name(name: str, what: str) -> str:
@@ -81,6 +145,14 @@ def _name(name: str, what: str) -> str:
     if "\x00" in name:
         raise BadInput(f"The {what}'s name contains a NUL character.", field="name")
     return name.strip()
+
+
+async def _flush_unique(session: AsyncSession, message: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(message) from exc
 
 
 async def _commit_unique(session: AsyncSession, message: str) -> None:
@@ -257,7 +329,15 @@ def _check_partner_rep(kind: str | None, partner_id: str | None) -> None:
         raise BadInput("A partner rep needs the partner_id of their company.", field="partner_id")
 
 
-async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
+async def create_agent(session: AsyncSession, values: dict[str, Any], actor: str = SYSTEM) -> Agent:
+    agent = await stage_agent(session, values, actor)
+    await session.commit()
+    logger.info("agent created agent_id=%s kind=%s", agent.id, agent.kind)
+    return agent
+
+
+async def stage_agent(session: AsyncSession, values: dict[str, Any], actor: str) -> Agent:
+    """Check and add a new agent and its audit entry; the caller commits or rolls back."""
     values = {k: v for k, v in values.items() if k in AGENT_FIELDS and v is not None}
     if values.get("partner_id") and values.get("kind") in (None, "employee"):
         values["kind"] = "partner"  # a partner company's rep is a partner rep by definition
@@ -266,12 +346,24 @@ async def create_agent(session: AsyncSession, values: dict[str, Any]) -> Agent:
     _check_partner_rep(values.get("kind"), values.get("partner_id"))
     agent = Agent(**values)
     session.add(agent)
-    await session.commit()
-    logger.info("agent created agent_id=%s kind=%s", agent.id, agent.kind)
+    await session.flush()
+    await record_change(session, actor, "agent", agent.id, "create", None, snapshot(agent))
     return agent
 
 
-async def update_agent(session: AsyncSession, agent_id: str, changes: dict[str, Any]) -> Agent:
+async def update_agent(
+    session: AsyncSession, agent_id: str, changes: dict[str, Any], actor: str = SYSTEM
+) -> Agent:
+    agent = await stage_agent_changes(session, agent_id, changes, actor)
+    await session.commit()
+    logger.info("agent updated agent_id=%s fields=%s", agent.id, ",".join(sorted(changes)))
+    return agent
+
+
+async def stage_agent_changes(
+    session: AsyncSession, agent_id: str, changes: dict[str, Any], actor: str
+) -> Agent:
+    """Check and apply changes with their audit entry; the caller commits or rolls back."""
     agent = await get_agent(session, agent_id)
     changes = {k: v for k, v in changes.items() if k in AGENT_FIELDS}
     if changes.get("delegate_id") == agent.id:
@@ -279,10 +371,12 @@ async def update_agent(session: AsyncSession, agent_id: str, changes: dict[str, 
     await _check_agent(session, changes)
     check_radius_base(changes, agent)
     _check_partner_rep(changes.get("kind", agent.kind), changes.get("partner_id", agent.partner_id))
+    before = snapshot(agent)
     for key, value in changes.items():
         setattr(agent, key, value)
-    await session.commit()
-    logger.info("agent updated agent_id=%s fields=%s", agent.id, ",".join(sorted(changes)))
+    await session.flush()
+    action = "deactivate" if before["active"] and changes.get("active") is False else "update"
+    await record_change(session, actor, "agent", agent.id, action, before, snapshot(agent))
     return agent
 
 
@@ -324,6 +418,13 @@ async def partner_names(session: AsyncSession) -> dict[str, str]:
     return {partner_id: name for partner_id, name in rows.all()}
 
 
+async def partner_by_name(session: AsyncSession, name: str) -> Partner:
+    partner = await session.scalar(select(Partner).where(Partner.name == name))
+    if partner is None:
+        raise NotFound(f"No partner company is named {name!r}.")
+    return partner
+
+
 async def team_by_name(session: AsyncSession, name: str) -> Team:
     team = await session.scalar(select(Team).where(Team.name == name))
     if team is None:
@@ -342,3 +443,14 @@ async def employee_by_email(session: AsyncSession, email: str) -> Agent | None:
         )
     )
     return found.first()
+
+
+async def agent_counts(session: AsyncSession) -> dict[str, int]:
+    """How many active agents each team and each partner company has, by its id."""
+    counts: dict[str, int] = {}
+    rows = await session.execute(select(Agent.team_id, Agent.partner_id).where(Agent.active))
+    for team_id, partner_id in rows.tuples().all():
+        for key in (team_id, partner_id):
+            if key:
+                counts[key] = counts.get(key, 0) + 1
+    return counts

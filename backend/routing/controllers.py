@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.access.audit import actor_label
 from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
 from backend.db import as_utc, utcnow
@@ -85,7 +86,8 @@ class RuleController(Controller):
         data: JSONBody[RuleIn],
     ) -> dict[str, Any]:
         require_api_key(actor)
-        rule = await service.create_rule(db_session, msgspec.to_builtins(data))
+        by = await actor_label(db_session, actor)
+        rule = await service.create_rule(db_session, msgspec.to_builtins(data), by)
         return rule_json(rule)
 
     @get("/{rule_id:str}", summary="One routing rule")
@@ -108,7 +110,8 @@ class RuleController(Controller):
     ) -> dict[str, Any]:
         require_api_key(actor)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
-        rule = await service.update_rule(db_session, rule_id, msgspec.to_builtins(changes))
+        by = await actor_label(db_session, actor)
+        rule = await service.update_rule(db_session, rule_id, msgspec.to_builtins(changes), by)
         return rule_json(rule)
 
     @delete(
@@ -123,7 +126,8 @@ class RuleController(Controller):
         rule_id: FromPath[str],
     ) -> None:
         require_api_key(actor)
-        await service.update_rule(db_session, rule_id, {"active": False})
+        by = await actor_label(db_session, actor)
+        await service.update_rule(db_session, rule_id, {"active": False}, by)
 
     @get("/", summary="Rules in the order they are tried")
     async def index(

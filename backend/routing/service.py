@@ -14,6 +14,7 @@ from sqlalchemy import Float, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
+from backend.access.audit import record_change, snapshot
 from backend.errors import BadInput, NotFound
 from backend.roster.models import Agent
 from backend.routing.eligibility import (
@@ -371,7 +372,7 @@ def validate_rule(data: dict[str, Any]) -> None:
         )
 
 
-async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:
+async def create_rule(session: AsyncSession, data: dict[str, Any], actor: str = "system") -> Rule:
     validate_rule(data)
     target = data.get("escalate_to_rule_id")
     if target is not None and await session.get(Rule, target) is None:
@@ -391,6 +392,8 @@ async def create_rule(session: AsyncSession, data: dict[str, Any]) -> Rule:
         active=data.get("active", True),
     )
     session.add(rule)
+    await session.flush()
+    await record_change(session, actor, "rule", rule.id, "create", None, snapshot(rule))
     await session.commit()
     logger.info(
         "rule created rule_id=%s priority=%s strategy=%s", rule.id, rule.priority, rule.strategy
@@ -419,9 +422,12 @@ async def get_rule(session: AsyncSession, rule_id: str) -> Rule:
     return rule
 
 
-async def update_rule(session: AsyncSession, rule_id: str, changes: dict[str, Any]) -> Rule:
+async def update_rule(
+    session: AsyncSession, rule_id: str, changes: dict[str, Any], actor: str = "system"
+) -> Rule:
     """Change some of a rule's fields; the rule as a whole is checked as on creation."""
     rule = await get_rule(session, rule_id)
+    before = snapshot(rule)
     merged = {name: getattr(rule, name) for name in RULE_FIELDS}
     merged.update({k: v for k, v in changes.items() if k in RULE_FIELDS})
     validate_rule(merged)
@@ -436,6 +442,8 @@ async def update_rule(session: AsyncSession, rule_id: str, changes: dict[str, An
     merged["conditions"] = merged["conditions"] or {}
     for name in RULE_FIELDS:
         setattr(rule, name, merged[name])
+    await session.flush()
+    await record_change(session, actor, "rule", rule.id, "update", before, snapshot(rule))
     await session.commit()
     logger.info("rule updated rule_id=%s fields=%s", rule.id, ",".join(sorted(changes)))
     return rule

@@ -13,6 +13,7 @@ class Dashboard:
 
     def sign_in_with_link(self, link: str) -> None:
         self.page.goto(link)
+        self.page.get_by_role("button", name="Sign in").click()
         expect(self.page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     def figure(self, key: str) -> Locator:

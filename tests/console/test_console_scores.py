@@ -75,7 +75,7 @@ async def test_scores_page_has_a_board_per_team_and_partner(
     ana = document.one("data-board", f"team:{scored['team']}").one("data-agent", scored["ana"])
     assert int(ana.one("data-score").text) > 70
     assert ana.one("data-trend").attrs["data-trend"] == ana.one("data-score").text
-    assert [a.text for a in document.tags("nav")[0].tags("a")][-1] == "Scores"
+    assert "Scores" in [a.text for a in document.tags("nav")[0].tags("a")]
 
 
 async def test_scores_page_lists_unreachable_agents_with_restore(
