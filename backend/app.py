@@ -33,6 +33,7 @@ from backend.errors import (
     pursuit_error_handler,
     validation_error_handler,
 )
+from backend.i18n import install_i18n
 from backend.logging import configure_logging
 from backend.notify.service import Notifier
 from backend.pursuit.service import take_announcements
@@ -130,7 +131,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {"settings": settings, "sessions": sessions, "notifier": notifier, "sweeper": sweeper}
         ),
-        template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=_template_dirs(), engine=JinjaTemplateEngine, engine_callback=install_i18n
+        ),
         middleware=[
             CookieBackendConfig(
                 secret=settings.secret_key.encode()[:32].ljust(32, b"0"),

@@ -120,17 +120,25 @@ def test_offer_push_is_shown_as_a_notification(
     expect(rep.card("pending", "Costa Solar")).to_be_visible()
 
 
-def test_rep_app_shows_the_offline_page_when_the_server_is_gone(
+def test_rep_app_opens_its_last_queue_when_the_server_is_gone(
     phone: BrowserContext, server: Server, seeded: Seed
 ) -> None:
     page = new_page(phone)
     rep = RepApp(page)
     rep.open(seeded.rep_link)
     page.wait_for_function(WORKER_ACTIVE)
-    page.reload()  # now the worker controls the page and has the shell cached
+    page.reload()  # now the worker controls the page and keeps a copy of it
 
     server.stop()
     page.reload()
+    kept_heading = page.get_by_role("heading", level=1).inner_text()
+    banner = page.locator("#connection").inner_text()
+    kept_cards = rep.cards("pending").count()
+    page.goto(f"{server.url}/r/pl_never-opened-here")
 
+    assert (kept_heading, kept_cards) == ("Your leads", 1)
+    assert banner == (
+        "You are offline. Your leads are as they were when you last had a connection."
+    )
     expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(244, 246, 249)"
