@@ -105,7 +105,10 @@ class RepApp:
         """axe-core's findings on the page as it is now, of the given impacts."""
         if not self.page.evaluate("typeof window.axe !== 'undefined'"):
             self.page.add_script_tag(path=str(AXE))
-        found = self.page.evaluate("axe.run(document).then(r => r.violations)")
+        found, checked = self.page.evaluate(
+            "axe.run(document).then(r => [r.violations, r.passes.length])"
+        )
+        assert checked > 0, "axe checked nothing on the page"
         return [
             {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
             for v in found
