@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from backend.access.service import agent_for_link, store_reply, stored_reply
 from backend.errors import BadInput, NotFound, PursuitError
 from backend.i18n import HTML_LANG, locale_for, translations
 from backend.intake.service import inquiries_for_lead
+from backend.pursuit.schemas import activity_json, lead_json
 from backend.pursuit.service import (
     ACTIVITY_KINDS,
     DECLINE_REASONS,
@@ -34,6 +35,7 @@ from backend.pursuit.service import (
     accept_offer,
     agent_queue,
     decline_offer,
+    journey,
     log_activity,
 )
 from backend.rep.wording import N_, wording
@@ -48,6 +50,7 @@ LINK_GONE = N_(
     "This link does not open any leads: it is unknown, revoked or expired. "
     "Ask your manager for a new one."
 )
+ALREADY_DONE = N_("This answer had already reached Pursuit.")
 MAX_KEY_LENGTH = 200
 
 
@@ -75,10 +78,13 @@ class Rep:
 
 @dataclass(frozen=True)
 class Said:
-    """What an action tells the rep: a message id and the values to fill into it."""
+    """What an action tells the rep (a message id and the values to fill into it), and what
+    the API would have answered for it, kept for a replay of its ``Idempotency-Key``."""
 
     message: str
     values: dict[str, str]
+    answer: dict[str, Any] = field(default_factory=dict)
+    status_code: int = 200
 
 
 def lead_name(lead: Any) -> str:
@@ -180,14 +186,15 @@ async def act(
         key = None  # the API refuses such keys; a page action simply runs unkeyed
     reply_scope = f"agent:{rep.id}:{scope}"[:100]
     if key is not None and (reply := await stored_reply(session, reply_scope, key)) is not None:
-        shown = str(reply.body.get("message") or "")
+        failed = reply.status_code >= 400
+        shown = str(reply.body.get("message") or translations(rep.locale).gettext(ALREADY_DONE))
         return await queue_view(
             request,
             session,
             rep,
             message=shown,
-            failed=reply.status_code >= 400,
-            status_code=reply.status_code,
+            failed=failed,
+            status_code=reply.status_code if failed else 200,
         )
 
     _ = translations(rep.locale).gettext
@@ -204,7 +211,8 @@ async def act(
         )
     shown = _(said.message) % said.values
     if key is not None:
-        await store_reply(session, reply_scope, key, 200, {"message": shown})
+        answer = {**said.answer, "message": shown}
+        await store_reply(session, reply_scope, key, said.status_code, answer)
     return await queue_view(request, session, rep, message=shown)
 
 
@@ -254,9 +262,13 @@ class RepController(Controller):
     ) -> Template:
         async def accept_it(rep: Rep) -> Said:
             lead = await accept_offer(db_session, offer_id, agent_id=rep.id)
-            return Said(
-                N_("Accepted: %(name)s is yours. Get in touch now."), {"name": lead_name(lead)}
+            answer = lead_json(
+                lead,
+                await journey(db_session, lead.id),
+                await inquiries_for_lead(db_session, lead.id),
             )
+            message = N_("Accepted: %(name)s is yours. Get in touch now.")
+            return Said(message, {"name": lead_name(lead)}, answer)
 
         return await act(request, db_session, token, accept_it, f"accept:{offer_id}")
 
@@ -278,9 +290,10 @@ class RepController(Controller):
                 db_session, offer_id, agent_id=rep.id, reason=data.reason, note=data.note
             )
             name = {"name": lead_name(lead)}
+            answer = {"offer_id": offer_id, "status": "declined", "lead_status": lead.status}
             if next_offer is None:
-                return Said(N_("Declined: %(name)s goes back to your manager."), name)
-            return Said(N_("Declined: %(name)s goes to the next rep."), name)
+                return Said(N_("Declined: %(name)s goes back to your manager."), name, answer)
+            return Said(N_("Declined: %(name)s goes to the next rep."), name, answer)
 
         return await act(request, db_session, token, decline_it, f"decline:{offer_id}")
 
@@ -295,7 +308,7 @@ class RepController(Controller):
     ) -> Template:
         async def log_it(rep: Rep) -> Said:
             outcome = data.outcome or None
-            await log_activity(
+            activity = await log_activity(
                 db_session,
                 lead_id,
                 agent_id=rep.id,
@@ -304,13 +317,11 @@ class RepController(Controller):
                 note=data.note,
             )
             labels = wording(rep.locale, rep.timezone)["label"]
-            kind = labels(data.kind)
+            kind, answer = labels(data.kind), activity_json(activity)
             if outcome is None:
-                return Said(N_("Logged: %(kind)s."), {"kind": kind})
-            return Said(
-                N_("Logged: %(kind)s, %(outcome)s."),
-                {"kind": kind, "outcome": labels(outcome).lower()},
-            )
+                return Said(N_("Logged: %(kind)s."), {"kind": kind}, answer, 201)
+            said = {"kind": kind, "outcome": labels(outcome).lower()}
+            return Said(N_("Logged: %(kind)s, %(outcome)s."), said, answer, 201)
 
         return await act(request, db_session, token, log_it, f"activity:{lead_id}")
 
