@@ -104,3 +104,18 @@ async def test_page_and_api_share_one_key_for_the_same_answer(
     assert api.status_code == 200
     assert (api.json()["id"], api.json()["status"]) == (offer["lead_id"], "accepted")
     assert api.json()["message"] == "Accepted: Lima Energia is yours. Get in touch now."
+
+
+async def test_notification_decline_opens_that_offers_decline_sheet(
+    client: Client, auth: dict[str, str]
+) -> None:
+    offer = await offered_to(client, auth, [])
+
+    opened = await client.get(f"/r/{offer['token']}?offer={offer['offer_id']}&decline=1")
+    plain = await client.get(f"/r/{offer['token']}?offer={offer['offer_id']}")
+    lead = (await client.get(f"/api/v1/leads/{offer['lead_id']}", headers=auth)).json()
+
+    sheet = parse(opened.text).one("data-offer", offer["offer_id"]).tags("details")[0]
+    closed = parse(plain.text).one("data-offer", offer["offer_id"]).tags("details")[0]
+    assert ("open" in sheet.attrs, "open" in closed.attrs) == (True, False)
+    assert [o["status"] for o in lead["offers"]] == ["pending"]
