@@ -162,6 +162,25 @@ async def queue_view(
 Action = Callable[[Rep], Awaitable[Said]]
 
 
+def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    key = request.headers.get("idempotency-key")
+    # The API refuses longer keys; a page action simply runs unkeyed rather than fail a tap.
+    return key if key is not None and len(key) <= MAX_KEY_LENGTH else None
+
+
+async def replayed(
+    request: Request[Any, Any, Any], session: AsyncSession, rep: Rep, scope: str, key: str
+) -> Template | None:
+    """The queue with the first answer's message, when this key was already answered."""
+    reply = await stored_reply(session, scope, key)
+    if reply is None:
+        return None
+    already = translations(rep.locale).gettext(ALREADY_DONE)
+    return await queue_view(
+        request, session, rep, message=str(reply.body.get("message") or already)
+    )
+
+
 async def act(
     request: Request[Any, Any, Any],
     session: AsyncSession,
@@ -173,6 +192,7 @@ async def act(
 
     With an ``Idempotency-Key`` a repeat of the same action answers as the first did, so a
     tap sent twice by a flaky connection or replayed from the phone's outbox applies once.
+    The scope is the API's for the same action, so the two recognise each other's keys.
     """
     try:
         rep = await rep_for(session, token, request)
@@ -181,21 +201,9 @@ async def act(
         locale = browser_locale(request)
         return render(name, locale, 404, message=translations(locale).gettext(exc.message))
 
-    key = request.headers.get("idempotency-key") if scope else None
-    if key is not None and len(key) > MAX_KEY_LENGTH:
-        key = None  # the API refuses such keys; a page action simply runs unkeyed
-    reply_scope = f"agent:{rep.id}:{scope}"[:100]
-    if key is not None and (reply := await stored_reply(session, reply_scope, key)) is not None:
-        failed = reply.status_code >= 400
-        shown = str(reply.body.get("message") or translations(rep.locale).gettext(ALREADY_DONE))
-        return await queue_view(
-            request,
-            session,
-            rep,
-            message=shown,
-            failed=failed,
-            status_code=reply.status_code if failed else 200,
-        )
+    key, reply_scope = idempotency_key(request) if scope else None, f"agent:{rep.id}:{scope}"[:100]
+    if key is not None and (shown := await replayed(request, session, rep, reply_scope, key)):
+        return shown
 
     _ = translations(rep.locale).gettext
     try:
@@ -203,17 +211,15 @@ async def act(
     except PursuitError as exc:
         await session.rollback()
         logger.info("rep action refused agent_id=%s code=%s", rep.id, exc.code)
-        shown = _(exc.message)
-        if key is not None and exc.status_code == 409:
-            await store_reply(session, reply_scope, key, exc.status_code, {"message": shown})
         return await queue_view(
-            request, session, rep, message=shown, failed=True, status_code=exc.status_code
+            request, session, rep, message=_(exc.message), failed=True, status_code=exc.status_code
         )
-    shown = _(said.message) % said.values
+
+    message = _(said.message) % said.values
     if key is not None:
-        answer = {**said.answer, "message": shown}
+        answer = {**said.answer, "message": message}
         await store_reply(session, reply_scope, key, said.status_code, answer)
-    return await queue_view(request, session, rep, message=shown)
+    return await queue_view(request, session, rep, message=message)
 
 
 class RepController(Controller):
