@@ -63,6 +63,13 @@ REFUSALS = (
     N_("Accept the offer before logging activity on this lead."),
 )
 
+# Whose average a new rep's score starts from, word for word as the scoring service says it.
+PEERS = (
+    N_("your team's average"),
+    N_("your company's average"),
+    N_("all reps' average"),
+)
+
 
 def script_strings(_: Callable[[str], str]) -> dict[str, Any]:
     """What ``static/js/rep.js`` says; the names in braces are filled in there."""

@@ -34,6 +34,10 @@ async def test_rep_page_speaks_the_agents_language_over_the_browsers(
     assert document.tags("html")[0].attrs["lang"] == "de"
     assert document.tags("h1")[0].text == "Ihre Leads"
     assert document.one("data-value").text == "12.000,00 €"  # the parser shows NBSP as a space
+    assert document.one("data-no-history").text.startswith(
+        "Sie haben noch keinen Verlauf, daher ist Ihre Punktzahl "
+        "der Durchschnitt aller Vertriebler."
+    )
     assert [b.text for b in document.one("data-offer", offer["offer_id"]).tags("button")] == [
         "Annehmen",
         "Diesen Lead ablehnen",
