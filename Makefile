@@ -39,3 +39,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Extract the rep app's and notices' messages and merge them into each Babel catalog.
+.PHONY: messages
+messages: $(STAMP)
+	scripts/i18n
+	scripts/i18n check

@@ -35,6 +35,7 @@ from backend.errors import (
     pursuit_error_handler,
     validation_error_handler,
 )
+from backend.i18n import install_i18n
 from backend.intake.smtp import mail_inlet
 from backend.logging import configure_logging
 from backend.notify.service import Notifier
@@ -170,7 +171,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "crm_worker": crm_worker,
             }
         ),
-        template_config=TemplateConfig(directory=_template_dirs(), engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=_template_dirs(), engine=JinjaTemplateEngine, engine_callback=install_i18n
+        ),
         middleware=[session_config(settings).middleware],
         stores={STORE: store},
         csrf_config=CSRFConfig(

@@ -18,7 +18,9 @@ WORKER_ACTIVE = "navigator.serviceWorker.ready.then(r => r.active.state === 'act
 SHOWN = """
 navigator.serviceWorker.ready
   .then(registration => registration.getNotifications())
-  .then(shown => shown.map(n => ({title: n.title, body: n.body, url: n.data.url})))
+  .then(shown => shown.map(n => ({
+    title: n.title, body: n.body, url: n.data.url, actions: n.actions.map(a => a.title),
+  })))
 """
 
 # Headless Chromium has no push service: hand the page a subscription to the test's own.
@@ -115,22 +117,77 @@ def test_offer_push_is_shown_as_a_notification(
     assert (message["offer_id"], message["title"]) == (offer["id"], "New lead: Costa Solar")
     assert message["url"] == f"{server.url}/app?offer={offer['id']}"
     assert page.evaluate(SHOWN) == [
-        {"title": message["title"], "body": message["body"], "url": message["url"]}
+        {
+            "title": "New lead: Costa Solar",
+            "body": message["body"],
+            "url": message["url"],
+            "actions": ["Accept", "Decline"],
+        }
     ]
     expect(rep.card("pending", "Costa Solar")).to_be_visible()
 
 
-def test_rep_app_shows_the_offline_page_when_the_server_is_gone(
+# What the Accept button on the notification runs; headless Chromium cannot click it itself.
+ACCEPT_FROM_NOTIFICATION = """
+() => self.registration.getNotifications()
+  .then(shown => acceptFromNotification(shown[0].data))
+  .then(() => self.registration.getNotifications())
+  .then(shown => shown.map(n => n.title))
+"""
+
+
+def test_accept_on_the_notification_accepts_the_offer(
+    phone: BrowserContext, server: Server, api: httpx.Client, seeded: Seed
+) -> None:
+    phone.grant_permissions(["notifications"], origin=server.url)
+    page = new_page(phone)
+    rep = RepApp(page)
+    rep.open(seeded.rep_link)
+    page.wait_for_function(WORKER_ACTIVE)
+    message = {
+        "title": "New lead: Lima Energia",
+        "body": "web · solar · SP, BR.",
+        "lead_id": seeded.lead_id,
+        "offer_id": seeded.offer_id,
+        "url": f"{server.url}/app?offer={seeded.offer_id}",
+    }
+    cdp, registration_id = worker_registration(phone, page, server)
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": server.url, "registrationId": registration_id, "data": json.dumps(message)},
+    )
+    page.wait_for_function(
+        "id => document.documentElement.dataset.lastNotification === id", arg=seeded.offer_id
+    )
+    [worker] = phone.service_workers
+
+    titles = worker.evaluate(ACCEPT_FROM_NOTIFICATION)
+    lead = api.get(f"/api/v1/leads/{seeded.lead_id}").json()
+
+    assert titles == ["Accepted: Lima Energia"]
+    assert [(o["id"], o["status"]) for o in lead["offers"]] == [(seeded.offer_id, "accepted")]
+    expect(rep.cards("waiting")).to_have_count(1)
+
+
+def test_rep_app_opens_its_last_queue_when_the_server_is_gone(
     phone: BrowserContext, server: Server, seeded: Seed
 ) -> None:
     page = new_page(phone)
     rep = RepApp(page)
     rep.open(seeded.rep_link)
     page.wait_for_function(WORKER_ACTIVE)
-    page.reload()  # now the worker controls the page and has the shell cached
+    page.reload()  # now the worker controls the page and keeps a copy of it
 
     server.stop()
     page.reload()
+    kept_heading = page.get_by_role("heading", level=1).inner_text()
+    banner = page.locator("#connection").inner_text()
+    kept_cards = rep.cards("pending").count()
+    page.goto(f"{server.url}/r/pl_never-opened-here")
 
+    assert (kept_heading, kept_cards) == ("Your leads", 1)
+    assert banner == (
+        "You are offline. Your leads are as they were when you last had a connection."
+    )
     expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(244, 246, 249)"

@@ -1,6 +1,8 @@
-"""What agents and managers are told, in English: push payloads that fit one record, short mails.
+"""What agents and managers are told, in the agent's language: push payloads that fit one
+record, and short mails.
 
-Nothing here sends anything; ``backend.notify.service`` delivers these notices.
+Nothing here sends anything; ``backend.notify.service`` delivers these notices. The English
+text is the message id of each Babel catalog entry under ``backend/i18n/locales``.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from backend.i18n import DEFAULT_LOCALE, format_clock, locale_for, translations, zone_of
 from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
 
@@ -18,14 +20,25 @@ MAX_PUSH_PAYLOAD = 3993  # most plaintext one 4,096-byte aes128gcm record carrie
 MAX_TITLE_CHARS = 120  # notification banners show far less; the rest is noise
 MAX_WHY_CHARS = 500  # a routing explanation, cut before it buries the link
 ELLIPSIS = "…"
-PRIVATE_LINK_NOTE = "This link opens your own leads; please do not forward it."
 MAX_SMS_CHARS = 459  # three concatenated GSM segments; a longer text costs more than it helps
-OFFER_ACTIONS = [{"action": "accept", "title": "Accept"}, {"action": "decline", "title": "Decline"}]
 
-WITHDRAWN_TITLES = {"taken": "Lead taken by a colleague", "reassigned": "Lead reassigned"}
+
+def N_(message: str) -> str:
+    """Marks a message for the catalog where it is defined; it is translated where shown."""
+    return message
+
+
+OFFER_ACTIONS = (("accept", N_("Accept")), ("decline", N_("Decline")))
+PRIVATE_LINK_NOTE = N_("This link opens your own leads; please do not forward it.")
+WITHDRAWN_TITLES = {
+    "taken": N_("Lead taken by a colleague"),
+    "reassigned": N_("Lead reassigned"),
+}
+WITHDRAWN_TITLE = N_("Lead withdrawn")
+WITHDRAWN_REASON = N_("It was withdrawn from you.")
 WITHDRAWN_REASONS = {
-    "taken": "Another rep accepted it first.",
-    "reassigned": "It has been given to someone else.",
+    "taken": N_("Another rep accepted it first."),
+    "reassigned": N_("It has been given to someone else."),
 }
 
 
@@ -34,12 +47,14 @@ class Notice:
     """What one agent is told; ``payload`` is the push JSON, within the limit.
 
     ``action`` labels the personal link a mail carries; a notice without one mails no link.
+    ``locale`` is the language it is written in, for the mail around it.
     """
 
     title: str
     summary: str
     payload: bytes
     action: str | None = None
+    locale: str = DEFAULT_LOCALE
 
 
 @dataclass(frozen=True)
@@ -48,9 +63,20 @@ class AlertMail:
     text: str
 
 
+def agent_locale(agent: Agent | None) -> str:
+    return locale_for(agent.languages if agent is not None else None)
+
+
 def offer_notice(offer: Offer, lead: Lead, agent: Agent, base_url: str) -> Notice:
-    title = _clip(f"New lead: {_lead_name(lead)}", MAX_TITLE_CHARS)
-    summary = f"{_lead_details(lead)}. Accept by {_deadline(offer.expires_at, agent.timezone)}."
+    locale = agent_locale(agent)
+    _ = translations(locale).gettext
+    name = _lead_name(lead, locale)
+    title = _clip(_("New lead: %(name)s") % {"name": name}, MAX_TITLE_CHARS)
+    deadline = _deadline(offer.expires_at, agent.timezone, locale)
+    summary = _("%(details)s. Accept by %(deadline)s.") % {
+        "details": _lead_details(lead, locale),
+        "deadline": deadline,
+    }
     fields = {
         "title": title,
         "body": summary,
@@ -59,19 +85,30 @@ def offer_notice(offer: Offer, lead: Lead, agent: Agent, base_url: str) -> Notic
         "url": f"{base_url}/app?offer={offer.id}",
         "expires_at": offer.expires_at.isoformat(),
         "kind": "offer",
-        "actions": OFFER_ACTIONS,
+        "actions": [{"action": key, "title": _(title)} for key, title in OFFER_ACTIONS],
         "accept_url": f"{base_url}/api/v1/offers/{offer.id}/accept",
         "decline_url": f"{base_url}/app?offer={offer.id}&decline=1",
     }
-    return Notice(title, summary, encode_push_payload(fields), action="Open the offer")
+    action = _("Open the offer")
+    return Notice(title, summary, encode_push_payload(fields), action=action, locale=locale)
 
 
-def withdrawn_notice(offer: Offer, lead: Lead, why: str, base_url: str) -> Notice:
+def withdrawn_notice(
+    offer: Offer, lead: Lead, why: str, base_url: str, agent: Agent | None = None
+) -> Notice:
     """Tell an agent a lead left their queue; ``why`` is taken, reassigned or manual."""
-    heading = WITHDRAWN_TITLES.get(why, "Lead withdrawn")
-    reason = WITHDRAWN_REASONS.get(why, "It was withdrawn from you.")
-    title = _clip(f"{heading}: {_lead_name(lead)}", MAX_TITLE_CHARS)
-    summary = f"{_lead_details(lead)}. {reason} Nothing more to do."
+    locale = agent_locale(agent)
+    _ = translations(locale).gettext
+    heading = _(WITHDRAWN_TITLES.get(why, WITHDRAWN_TITLE))
+    reason = _(WITHDRAWN_REASONS.get(why, WITHDRAWN_REASON))
+    title = _clip(
+        _("%(heading)s: %(name)s") % {"heading": heading, "name": _lead_name(lead, locale)},
+        MAX_TITLE_CHARS,
+    )
+    summary = _("%(details)s. %(reason)s Nothing more to do.") % {
+        "details": _lead_details(lead, locale),
+        "reason": reason,
+    }
     fields = {
         "title": title,
         "body": summary,
@@ -80,15 +117,27 @@ def withdrawn_notice(offer: Offer, lead: Lead, why: str, base_url: str) -> Notic
         "offer_id": offer.id,
         "url": f"{base_url}/app",
     }
-    return Notice(title, summary, encode_push_payload(fields))
+    return Notice(title, summary, encode_push_payload(fields), locale=locale)
 
 
 def overdue_notice(
     offer: Offer, lead: Lead, agent: Agent, due_at: datetime | None, base_url: str
 ) -> Notice:
-    title = _clip(f"Contact overdue: {_lead_name(lead)}", MAX_TITLE_CHARS)
-    late = f"by {_deadline(due_at, agent.timezone)}" if due_at else "in time"
-    summary = f"{_lead_details(lead)}. No contact logged {late}; get in touch and log it."
+    locale = agent_locale(agent)
+    _ = translations(locale).gettext
+    name = _lead_name(lead, locale)
+    title = _clip(_("Contact overdue: %(name)s") % {"name": name}, MAX_TITLE_CHARS)
+    details = _lead_details(lead, locale)
+    if due_at:
+        deadline = _deadline(due_at, agent.timezone, locale)
+        summary = _("%(details)s. No contact logged by %(deadline)s; get in touch and log it.") % {
+            "details": details,
+            "deadline": deadline,
+        }
+    else:
+        summary = _("%(details)s. No contact logged in time; get in touch and log it.") % {
+            "details": details
+        }
     fields = {
         "title": title,
         "body": summary,
@@ -99,14 +148,16 @@ def overdue_notice(
     }
     if due_at:
         fields["due_at"] = due_at.isoformat()
-    return Notice(title, summary, encode_push_payload(fields), action="Open the lead")
+    action = _("Open the lead")
+    return Notice(title, summary, encode_push_payload(fields), action=action, locale=locale)
 
 
 def notice_mail_text(notice: Notice, link: str | None) -> str:
     text = f"{notice.title}\n{notice.summary}\n"
     if notice.action is None or link is None:
         return text
-    return f"{text}\n{notice.action}: {link}\n\n{PRIVATE_LINK_NOTE}\n"
+    note = translations(notice.locale).gettext(PRIVATE_LINK_NOTE)
+    return f"{text}\n{notice.action}: {link}\n\n{note}\n"
 
 
 def notice_sms_text(notice: Notice, link: str) -> str:
@@ -127,14 +178,21 @@ def sign_in_mail(link: str, minutes: int) -> AlertMail:
     return AlertMail(subject, text)
 
 
-def alert_mail(lead: Lead, why: str, base_url: str) -> AlertMail:
+def alert_mail(lead: Lead, why: str, base_url: str, locale: str = DEFAULT_LOCALE) -> AlertMail:
     """Tell managers a lead is waiting unassigned, with a link to its journey in the console."""
-    subject = _clip(f"Unassigned lead: {_lead_name(lead)}", MAX_TITLE_CHARS)
-    reason = _clip(" ".join(why.split()), MAX_WHY_CHARS) or "none was recorded"
+    _ = translations(locale).gettext
+    name = _lead_name(lead, locale)
+    subject = _clip(_("Unassigned lead: %(name)s") % {"name": name}, MAX_TITLE_CHARS)
+    reason = _clip(" ".join(why.split()), MAX_WHY_CHARS) or _("none was recorded")
+    details = _lead_details(lead, locale)
     text = (
-        f"{subject}\n{_lead_details(lead)}.\nWhy: {reason}\n\n"
-        "It waits in the manager queue until someone assigns it.\n"
-        f"Open its journey: {base_url}/console/leads/{lead.id}\n"
+        f"{subject}\n{details}.\n"
+        + _("Why: %(reason)s") % {"reason": reason}
+        + "\n\n"
+        + _("It waits in the manager queue until someone assigns it.")
+        + "\n"
+        + _("Open its journey: %(link)s") % {"link": f"{base_url}/console/leads/{lead.id}"}
+        + "\n"
     )
     return AlertMail(subject, text)
 
@@ -152,9 +210,9 @@ def encode_push_payload(fields: dict[str, Any]) -> bytes:
     return data
 
 
-def _lead_name(lead: Lead) -> str:
+def _lead_name(lead: Lead, locale: str) -> str:
     person = " ".join(part for part in (lead.first_name, lead.last_name) if part)
-    return lead.company or person or "unnamed contact"
+    return lead.company or person or translations(locale).gettext("unnamed contact")
 
 
 def _compact_json(fields: dict[str, Any]) -> bytes:
@@ -173,15 +231,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
-def _lead_details(lead: Lead) -> str:
+def _lead_details(lead: Lead, locale: str) -> str:
     place = ", ".join(part for part in (lead.region, lead.country) if part)
     details = [part for part in (lead.source, lead.product, place) if part]
-    return " · ".join(details) or "New inquiry"
+    return " · ".join(details) or translations(locale).gettext("New inquiry")
 
 
-def _deadline(moment: datetime, timezone: str) -> str:
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return f"{moment.astimezone(zone):%H:%M} ({zone.key})"
+def _deadline(moment: datetime, timezone: str, locale: str) -> str:
+    return f"{format_clock(moment, timezone, locale)} ({zone_of(timezone).key})"

@@ -483,7 +483,8 @@ class Notifier:
 
         def compose(offer: Offer, lead: Lead, agent: Agent) -> Notice:
             if event.type == "withdrawn":
-                return withdrawn_notice(offer, lead, str(event.data.get("why") or ""), base_url)
+                why = str(event.data.get("why") or "")
+                return withdrawn_notice(offer, lead, why, base_url, agent=agent)
             return overdue_notice(offer, lead, agent, _due_at(event, offer), base_url)
 
         delivery = await self._load(_event_text(event, "offer_id"), compose, event.id)

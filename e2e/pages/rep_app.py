@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from playwright.sync_api import Locator, Page, expect
 
+AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core-4.14.1.min.js"
 OVERFLOW_X = "document.documentElement.scrollWidth - window.innerWidth"
 
 
@@ -11,9 +15,9 @@ class RepApp:
     def __init__(self, page: Page) -> None:
         self.page = page
 
-    def open(self, link: str) -> None:
+    def open(self, link: str, heading: str = "Your leads") -> None:
         self.page.goto(link)
-        expect(self.page.get_by_role("heading", name="Your leads")).to_be_visible()
+        expect(self.page.get_by_role("heading", name=heading)).to_be_visible()
 
     def wait_for_service_worker(self) -> str:
         """The state of the active worker once the page's registration has one."""
@@ -78,3 +82,35 @@ class RepApp:
 
     def turn_on_notifications(self) -> None:
         self.page.get_by_role("button", name="Turn on notifications").click()
+
+    @property
+    def outbox_status(self) -> Locator:
+        return self.page.locator("#outbox-status")
+
+    @property
+    def connection(self) -> Locator:
+        return self.page.locator("#connection")
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """The answers this phone keeps until the server has them."""
+        return list(self.page.evaluate("PursuitOutbox.list()"))
+
+    def resend(self, entry: dict[str, Any]) -> int:
+        """Send a kept answer again, as a second flush would; answers the HTTP status."""
+        return int(
+            self.page.evaluate("entry => PursuitOutbox.send(entry).then(r => r.status)", entry)
+        )
+
+    def axe_violations(self, *impacts: str) -> list[dict[str, Any]]:
+        """axe-core's findings on the page as it is now, of the given impacts."""
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            self.page.add_script_tag(path=str(AXE))
+        found, checked = self.page.evaluate(
+            "axe.run(document).then(r => [r.violations, r.passes.length])"
+        )
+        assert checked > 0, "axe checked nothing on the page"
+        return [
+            {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in found
+            if v["impact"] in impacts
+        ]

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar import Litestar
 
-from backend.rep.controllers import LINK_GONE, local_time
+from backend.i18n import format_when
+from backend.rep.controllers import LINK_GONE
 from tests.console.html import Element, parse
 from tests.factories import Client, link_for, make_agent, make_rule, post_lead
 
@@ -105,6 +106,7 @@ async def test_rep_accept_moves_offer_to_waiting_for_contact(
     assert [a.attrs["href"] for a in card.tags("a")] == [
         "tel:+5511991234567",
         "mailto:r1@example.org",
+        "https://www.openstreetmap.org/search?query=01310-100%2C+SP%2C+BR",
     ]
 
 
@@ -293,7 +295,9 @@ async def test_rep_pages_link_manifest_and_worker_script(client: Client, path: s
     assert [link.attrs["href"] for link in document.all("rel", "manifest")] == [
         "/manifest.webmanifest"
     ]
-    assert [s.attrs["src"] for s in document.tags("script")] == [
+    assert [s.attrs.get("src") for s in document.tags("script")] == [
+        None,  # the script's words, as JSON
+        "/static/js/outbox.js",
         "/static/js/rep.js",
         "/static/vendor/htmx-2.0.11.min.js",
     ]
@@ -308,13 +312,12 @@ async def test_offline_page_is_served(client: Client) -> None:
 
 
 def test_deadline_names_the_day_unless_it_is_today() -> None:
-    zone = ZoneInfo("America/Sao_Paulo")
-    now = datetime.now(zone)
-    later_today = now.replace(hour=23, minute=59, second=0, microsecond=0)
+    now = datetime(2030, 1, 2, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    later_today = now.replace(hour=23, minute=59)
     next_week = now + timedelta(days=7)
 
-    today_text = local_time(later_today, "America/Sao_Paulo")
-    later_text = local_time(next_week, "America/Sao_Paulo")
+    today_text = format_when(later_today, "America/Sao_Paulo", "en", now=now)
+    later_text = format_when(next_week, "America/Sao_Paulo", "en", now=now)
 
-    assert today_text == "23:59 (America/Sao_Paulo)"
-    assert later_text == f"{next_week:%a %d %b, %H:%M} (America/Sao_Paulo)"
+    assert today_text == "23:59"
+    assert later_text == "Wed, Jan 9, 12:00"
