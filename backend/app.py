@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import console, intake, notify, pursuit, rep, reports, roster, routing
+from backend.console.live import channels_plugin, publish_from
 from backend.db import create_engine, session_factory
 from backend.errors import (
     PursuitError,
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = session_factory(engine)
     notifier = Notifier(settings, sessions)
     sweeper = Sweeper(sessions, notifier, settings.sweep_interval_s)
+    live = channels_plugin(settings.redis_url)
+    publish_from(engine, live)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
@@ -184,5 +187,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
+        plugins=[live],
         debug=False,
     )

@@ -85,7 +85,15 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
 
     from backend.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    # Open live streams (the dashboard's) would otherwise hold a shutdown up for good.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @main.group()
@@ -155,6 +163,7 @@ def leads() -> None:
 @click.option("--dry-run", is_flag=True, help="Check and report without storing anything.")
 def leads_import(file: Path, dry_run: bool) -> None:
     """Import inquiries from a CSV file (the Olist sample format or named columns)."""
+    import backend.models  # noqa: F401 - every table's listeners, the search terms' included
     from backend.intake.importer import parse_csv
     from backend.intake.loading import submit_rows
 

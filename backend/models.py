@@ -1,6 +1,7 @@
 """Every table, imported once so metadata and migrations see the whole schema."""
 
 from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
+from backend.console.models import LeadSearchTerm
 from backend.db import Base
 from backend.intake.models import Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
@@ -22,6 +23,7 @@ __all__ = [
     "Inquiry",
     "Lead",
     "LeadEvent",
+    "LeadSearchTerm",
     "LeadValue",
     "Notification",
     "Offer",

@@ -273,7 +273,7 @@ async def test_console_bad_cursor_shows_newest_leads(
     assert lead_rows(document)[0][0] == known_leads["unassigned"]
 
 
-async def test_figures_fragment_polls_itself(
+async def test_figures_fragment_refreshes_on_live_events(
     client: Client, sessions: Any, known_leads: dict[str, str]
 ) -> None:
     await sign_in(client, sessions)
@@ -284,7 +284,7 @@ async def test_figures_fragment_polls_itself(
     assert response.text.lstrip().startswith('<section id="figures"')
     assert (section.attrs["hx-get"], section.attrs["hx-trigger"]) == (
         "/console/figures?since=2020-01-01",
-        "every 5s",
+        "sse:lead delay:300ms, every 60s",
     )
     assert figures(section)["pursued"] == "1"
 
