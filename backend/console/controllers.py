@@ -227,7 +227,7 @@ class ConsoleController(Controller):
         if format == "csv":
             return Response(
                 service.chart_csv(found),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{key}.csv"'},
             )
         return render("_chart.html", view=view, chart=found)
@@ -284,7 +284,7 @@ class ConsoleController(Controller):
         name = f"leads-{now.strftime('%Y%m%d-%H%M%S')}.csv"
         return Stream(
             rows,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 

@@ -116,7 +116,7 @@ async def conditions(
 ) -> list[ColumnElement[bool]]:
     chosen.check()
     spam = chosen.status == "spam"
-    where = lead_conditions(since, until, chosen.chosen, scope, spam=spam)
+    where = await lead_conditions(session, since, until, chosen.chosen, scope, spam=spam)
     if chosen.status:
         where.append(Lead.status == chosen.status)
     if chosen.owner:
@@ -208,7 +208,7 @@ async def export(
 
 async def in_scope(session: AsyncSession, lead_id: str, scope: Scope) -> bool:
     """Whether the lead exists and the scope reaches it (spam included)."""
-    where = lead_conditions(None, None, None, scope, spam=True)
+    where = await lead_conditions(session, None, None, None, scope, spam=True)
     found = await session.scalar(select(Lead.id).where(Lead.id == lead_id, *where))
     return found is not None
 

@@ -25,6 +25,7 @@ from backend.errors import BadInput, NotFound
 from backend.intake.service import inquiries_for_lead
 from backend.pursuit import service as pursuit
 from backend.reports.breakdown import Breakdown, Slice, cut, decline_reasons
+from backend.reports.scoping import visible_rules
 from backend.reports.service import (
     LeadFilter,
     Money,
@@ -263,7 +264,7 @@ EVENT_WORDS = {
     "declined": "Declined by {actor}",
     "expired": "Offer to {agent} expired unanswered",
     "withdrawn": "Offer to {agent} withdrawn",
-    "notified": "{agent} notified",
+    "notified": "Notification by {channel}: {status}",
     "contacted": "First contact by {actor}",
     "activity": "{actor} logged activity",
     "won": "Won by {actor}",
@@ -276,6 +277,11 @@ EVENT_WORDS = {
     "contact_overdue": "Contact overdue: {agent} reminded",
     "outcome_overdue": "No outcome reported by {agent}",
 }
+
+
+# Steps recorded at one instant: what caused a routing decision comes before it, offers after.
+TIE_ORDER = {"inquiry": 0, "received": 1, "declined": 2, "expired": 2, "withdrawn": 2}
+TIE_ORDER |= {"sent_back": 2, "decision": 3}
 
 
 def timeline(journey: LeadJourney) -> list[Step]:
@@ -296,12 +302,13 @@ def timeline(journey: LeadJourney) -> list[Step]:
         data = event.data or {}
         agent = names.get(str(data.get("agent_id", "")), "an agent")
         words = EVENT_WORDS.get(event.type, event.type.replace("_", " ").capitalize())
-        text = words.format(agent=agent, actor=formatting.actor(event.actor, names))
+        said = {k: str(data.get(k, "—")) for k in ("channel", "status")}
+        text = words.format(agent=agent, actor=formatting.actor(event.actor, names), **said)
         shown = [(k, v) for k, v in formatting.data_pairs(data, names) if not k.endswith("_id")]
         steps.append(
             Step(event.at, event.type, text, shown, notes.get(str(data.get("activity_id")), ""))
         )
-    return sorted(steps, key=lambda step: step.at)
+    return sorted(steps, key=lambda step: (step.at, TIE_ORDER.get(step.kind, 4)))
 
 
 def _decision_step(decision: Any, journey: LeadJourney) -> Step:
@@ -684,8 +691,9 @@ async def alerts_for(
         for s in standings
         if not s.reach.reachable
     ]
+    mine = None if scope.unlimited else await visible_rules(session, scope)
     for health in await rule_health(session, now):
-        if health.rule.active and health.flags and await _rule_visible(session, health, scope):
+        if health.rule.active and health.flags and (mine is None or health.rule.id in mine):
             found.append(
                 Alert(
                     "rule",
@@ -714,22 +722,6 @@ async def alerts_for(
             )
         )
     return found
-
-
-async def _rule_visible(session: AsyncSession, health: RuleHealth, scope: Scope) -> bool:
-    """A rule is a manager's concern when its pool names a team, partner or agent they see."""
-    if scope.unlimited:
-        return True
-    pool = health.rule.pool or {}
-    if any(scope.team_ids and t in scope.team_ids for t in pool.get("team_ids") or []):
-        return True
-    if any(scope.partner_ids and p in scope.partner_ids for p in pool.get("partner_ids") or []):
-        return True
-    agents = {a.id: a for a in await roster.list_agents(session)}
-    return any(
-        a in agents and scope.sees_agent(agents[a].team_id, agents[a].partner_id)
-        for a in pool.get("agent_ids") or []
-    )
 
 
 async def assignable_agents(session: AsyncSession, scope: Scope) -> list[Any]:

@@ -945,9 +945,9 @@ async def send_back_to_routing(
     """A manager sends an open lead through routing again; its live offers are withdrawn."""
     now = now or utcnow()
     lead = await _locked_lead(session, lead_id)
-    if lead.status in CLOSED:
+    if (status := lead.status) in CLOSED:
         await _rollback(session)
-        raise Conflict(f"This lead is closed ({lead.status}); it cannot be routed again.")
+        raise Conflict(f"This lead is closed ({status}); it cannot be routed again.")
     await _take_back(session, lead, now, "rerouted", actor)
     lead.status = "routing"
     record_event(session, lead_id=lead.id, type="sent_back", actor=actor, at=now)
@@ -963,9 +963,9 @@ async def mark_spam(
     """Close the lead as spam: no one pursues it and it counts in no figure."""
     now = now or utcnow()
     lead = await _locked_lead(session, lead_id)
-    if lead.status in CLOSED:
+    if (status := lead.status) in CLOSED:
         await _rollback(session)
-        raise Conflict(f"This lead is already closed ({lead.status}).")
+        raise Conflict(f"This lead is already closed ({status}).")
     await _take_back(session, lead, now, "spam", actor)
     lead.status, lead.closed_at = "spam", now
     record_event(session, lead_id=lead.id, type="spam", actor=actor, at=now)

@@ -158,7 +158,7 @@ async def decline_reasons(
     scope: Scope,
 ) -> list[tuple[str, int]]:
     """Declined offers of the period's leads by reason, most frequent first."""
-    leads = select(Lead.id).where(*lead_conditions(since, until, chosen, scope))
+    leads = select(Lead.id).where(*await lead_conditions(session, since, until, chosen, scope))
     found = await session.execute(
         select(Offer.decline_reason, func.count())
         .where(Offer.status == "declined", Offer.lead_id.in_(leads))

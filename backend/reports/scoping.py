@@ -1,18 +1,20 @@
 """Which leads a console user's scope reaches, as SQL conditions on the leads table.
 
 A lead is in scope when its owner, or any agent it was offered to, belongs to a visible
-team or partner company. A lead nobody could take (``unassigned``) is in scope when the
-rules it was tried against name a visible team in their pools, as its ``alert`` event
-records them; partner managers do not see unassigned leads, which have no partner yet.
+team or partner company. A lead nobody could take (``unassigned``) is in scope when a rule
+whose conditions it met names a visible team, partner company or agent in its pool; a lead
+no rule matched at all is for admins only.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.console.scope import Scope
-from backend.pursuit.models import Lead, LeadEvent, Offer
+from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
+from backend.routing.models import Decision, Rule
 
 
 def visible_agents(scope: Scope) -> Select[tuple[str]]:
@@ -29,21 +31,49 @@ def visible_agents(scope: Scope) -> Select[tuple[str]]:
     return select(Agent.id).where(or_(*found) if found else false())
 
 
-def lead_in_scope(scope: Scope) -> ColumnElement[bool] | None:
+async def lead_in_scope(session: AsyncSession, scope: Scope) -> ColumnElement[bool] | None:
     """The condition a lead must meet, or None when the scope reaches every lead."""
     if scope.unlimited:
         return None
     agents = visible_agents(scope)
     offered = exists(select(Offer.id).where(Offer.lead_id == Lead.id, Offer.agent_id.in_(agents)))
-    reach = [Lead.owner_id.in_(agents), offered]
-    if scope.team_ids is None or scope.team_ids:
-        alerts = select(LeadEvent.id).where(LeadEvent.lead_id == Lead.id, LeadEvent.type == "alert")
-        if scope.team_ids is not None:
-            # Ids are hex, so a quoted id matches only that id in the stored JSON.
-            named = [cast(LeadEvent.data, String).like(f'%"{t}"%') for t in sorted(scope.team_ids)]
-            alerts = alerts.where(or_(*named))
-        reach.append(and_(Lead.status == "unassigned", exists(alerts)))
-    return or_(*reach)
+    waiting = await _unassigned_in_scope(session, scope)
+    return or_(Lead.owner_id.in_(agents), offered, Lead.id.in_(waiting))
+
+
+async def visible_rules(session: AsyncSession, scope: Scope) -> set[str]:
+    """Rules whose pool names a team, partner company or agent the scope sees."""
+    seen = set((await session.scalars(visible_agents(scope))).all())
+    found = set()
+    for rule in (await session.scalars(select(Rule))).all():
+        pool = rule.pool or {}
+        if (
+            any(scope.sees_team(t) for t in pool.get("team_ids") or [])
+            or any(scope.sees_partner(p) for p in pool.get("partner_ids") or [])
+            or any(a in seen for a in pool.get("agent_ids") or [])
+        ):
+            found.add(rule.id)
+    return found
+
+
+async def _unassigned_in_scope(session: AsyncSession, scope: Scope) -> list[str]:
+    """Unassigned leads a matching rule of the scope's could have routed; read in Python, as
+    the rules tried are JSON. Unassigned leads are the manager queue: few at any time."""
+    rules = await visible_rules(session, scope)
+    if not rules:
+        return []
+    tried = await session.execute(
+        select(Decision.lead_id, Decision.rules_tried)
+        .join(Lead, Lead.id == Decision.lead_id)
+        .where(Lead.status == "unassigned")
+    )
+    return sorted(
+        {
+            lead_id
+            for lead_id, steps in tried.tuples().all()
+            if any(s.get("matched") and s.get("rule_id") in rules for s in steps or [])
+        }
+    )
 
 
 def narrow(scope: Scope, team_id: str | None, partner_id: str | None) -> Scope:

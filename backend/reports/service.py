@@ -144,7 +144,8 @@ class LeadFilter:
         return {key: value for key in self.FIELDS if (value := getattr(self, key))}
 
 
-def lead_conditions(
+async def lead_conditions(
+    session: AsyncSession,
     since: datetime | None,
     until: datetime | None,
     chosen: LeadFilter | None = None,
@@ -171,7 +172,7 @@ def lead_conditions(
             where.append(column == value)
     if not spam:
         where.append(Lead.status != SPAM)
-    reach = lead_in_scope(narrow(scope, chosen.team_id, chosen.partner_id))
+    reach = await lead_in_scope(session, narrow(scope, chosen.team_id, chosen.partner_id))
     if reach is not None:
         where.append(reach)
     return where
@@ -212,9 +213,8 @@ async def period_rows(
     scope: Scope = EVERYTHING,
 ) -> list[Any]:
     """One row per lead of the period with what figures and charts need."""
-    return list(
-        (await session.execute(_rows_query(lead_conditions(since, until, chosen, scope)))).all()
-    )
+    where = await lead_conditions(session, since, until, chosen, scope)
+    return list((await session.execute(_rows_query(where))).all())
 
 
 def breached(row: Any, now: datetime) -> bool:

@@ -169,6 +169,8 @@ async def test_dashboard_shows_exact_figures_and_leads(
         "accept_p50": "10 min",
         "accept_p90": "10 min",
         "contact_p50": "10 min",
+        "contact_p90": "10 min",
+        "sla_breaches": "1",
         "unassigned": "1",
     }
     assert lead_rows(document) == [
