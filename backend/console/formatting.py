@@ -111,9 +111,7 @@ def figure_cards(figures: Summary, currency: str | None = None) -> list[Figure]:
         Figure(
             "contact_p50", "Time to first contact, median", duration(figures.contact_time_p50_s)
         ),
-        Figure(
-            "contact_p90", "Time to first contact, p90", duration(figures.contact_time_p90_s)
-        ),
+        Figure("contact_p90", "Time to first contact, p90", duration(figures.contact_time_p90_s)),
         Figure(
             "sla_breaches",
             "SLA breaches",
