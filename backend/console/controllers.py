@@ -27,6 +27,7 @@ from backend.console import leads as lead_list
 from backend.console import service
 from backend.console.formatting import HELPERS, figure_cards, when
 from backend.console.leads import LeadQuery
+from backend.console.live import CHANNEL as LIVE_CHANNEL
 from backend.console.live import events_for as live_events
 from backend.console.live import words as live_words
 from backend.console.scope import Scope, scope_from_session
@@ -242,10 +243,11 @@ class ConsoleController(Controller):
         item = engine.get_template("console/_live_item.html")
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            yield ServerSentEventMessage(comment="live", retry=LIVE_RETRY_MS)
-            async for event in live_events(plugin, scope):
-                html = item.render(event=event, words=live_words(event), **HELPERS)
-                yield ServerSentEventMessage(data=" ".join(html.split()), event="lead")
+            async with plugin.start_subscription([LIVE_CHANNEL]) as subscriber:
+                yield ServerSentEventMessage(comment="live", retry=LIVE_RETRY_MS)
+                async for event in live_events(subscriber, scope):
+                    html = item.render(event=event, words=live_words(event), **HELPERS)
+                    yield ServerSentEventMessage(data=" ".join(html.split()), event="lead")
 
         return ServerSentEvent(stream())
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar.channels import ChannelsPlugin
+from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from sqlalchemy import Engine, select
@@ -100,7 +100,9 @@ def _collect(session: Session, _context: Any) -> None:
     events = [e for e in session.new if isinstance(e, LeadEvent) and e.type in SHOWN]
     if not events:
         return
-    leads = {e.lead_id: _lead(session, e.lead_id) for e in events}
+    # A lead inserted by this flush is still among the new objects, not yet in the map.
+    fresh = {obj.id: obj for obj in session.new if isinstance(obj, Lead)}
+    leads = {e.lead_id: fresh.get(e.lead_id) or _lead(session, e.lead_id) for e in events}
     involved = {e.lead_id: _agent_ids(e) for e in events}
     for lead_id, lead in leads.items():
         if lead is not None and lead.owner_id:
@@ -151,17 +153,16 @@ def _forget(session: Session) -> None:
     session.info.pop(COLLECTED, None)
 
 
-async def events_for(plugin: ChannelsPlugin, scope: Scope) -> AsyncIterator[LiveEvent]:
-    """Committed events the scope may see, as they come; ends when the subscriber leaves."""
-    async with plugin.start_subscription([CHANNEL]) as subscriber:
-        async for raw in subscriber.iter_events():
-            try:
-                event = LiveEvent(**json.loads(raw))
-            except (ValueError, TypeError):
-                logger.warning("live event unreadable size=%s", len(raw))
-                continue
-            if event.visible_to(scope):
-                yield event
+async def events_for(subscriber: Subscriber, scope: Scope) -> AsyncIterator[LiveEvent]:
+    """Committed events the scope may see, as they come to a subscriber of ``CHANNEL``."""
+    async for raw in subscriber.iter_events():
+        try:
+            event = LiveEvent(**json.loads(raw))
+        except (ValueError, TypeError):
+            logger.warning("live event unreadable size=%s", len(raw))
+            continue
+        if event.visible_to(scope):
+            yield event
 
 
 FEED_WORDS = {

@@ -333,3 +333,31 @@ async def test_dashboard_figures_match_the_api_for_a_filter(
     assert api.status_code == 200
     assert figures(document)["leads"] == str(api.json()["leads"]) == "3"
     assert figures(document)["sla_breaches"] == str(api.json()["sla_breaches"]) == "0"
+
+
+async def test_chart_csv_and_table_hold_the_same_numbers(
+    client: Client, sessions: Any, teams: dict[str, str]
+) -> None:
+    await sign_in(client, sessions)
+
+    response = await client.get("/console/charts/funnel?format=csv")
+    fragment = await page(client, "/console/charts", headers=HTMX)
+    missing = await client.get("/console/charts/pie")
+    funnel = fragment.one("data-chart", "funnel")
+
+    assert response.headers["content-disposition"] == 'attachment; filename="funnel.csv"'
+    assert response.content == (
+        b"Stage,Leads,Share of received\r\nreceived,3,100.0%\r\noffered,2,66.7%\r\n"
+        b"accepted,0,0.0%\r\ncontacted,0,0.0%\r\nwon,0,0.0%\r\n"
+    )
+    assert [c.attrs["data-chart"] for c in fragment.all("data-chart")] == [
+        "over-time",
+        "funnel",
+        "declines",
+        "accept-times",
+        "lrl-source",
+        "lrl-partner",
+        "scores",
+    ]
+    assert [td.text for td in funnel.tags("td")][:3] == ["received", "3", "100.0%"]
+    assert missing.status_code == 404
