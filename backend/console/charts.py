@@ -14,8 +14,8 @@ from markupsafe import Markup, escape
 
 WIDTH = 400
 ROW = 26
-LABEL_W = 138
-VALUE_W = 70
+LABEL_W = 120
+VALUE_W = 100
 COLUMNS_H = 180
 AXIS = 22
 

@@ -134,9 +134,8 @@ def _page_query(where: list[ColumnElement[bool]], cursor: str | None, limit: int
     query = select(Lead).where(*where)
     if cursor:
         at, lead_id = decode_cursor(cursor)
-        query = query.where(
-            (Lead.received_at < at) | ((Lead.received_at == at) & (Lead.id < lead_id))
-        )
+        # The first condition alone is a range the index can seek to; the second breaks ties.
+        query = query.where(Lead.received_at <= at, (Lead.received_at < at) | (Lead.id < lead_id))
     return query.order_by(Lead.received_at.desc(), Lead.id.desc()).limit(limit + 1)
 
 

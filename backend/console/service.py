@@ -288,6 +288,7 @@ def timeline(journey: LeadJourney) -> list[Step]:
     """Inquiries, routing decisions and journey events in the order they happened."""
     names = journey.agents
     notes = {a.id: a.note or "" for a in journey.activities}
+    offered_to = {o.id: o.agent_id for o in journey.offers}
     steps = [
         Step(
             i.received_at,
@@ -300,7 +301,8 @@ def timeline(journey: LeadJourney) -> list[Step]:
     steps += [_decision_step(d, journey) for d in journey.decisions]
     for event in journey.events:
         data = event.data or {}
-        agent = names.get(str(data.get("agent_id", "")), "an agent")
+        agent_id = data.get("agent_id") or offered_to.get(str(data.get("offer_id")))
+        agent = names.get(str(agent_id), "an agent")
         words = EVENT_WORDS.get(event.type, event.type.replace("_", " ").capitalize())
         said = {k: str(data.get(k, "—")) for k in ("channel", "status")}
         text = words.format(agent=agent, actor=formatting.actor(event.actor, names), **said)
@@ -327,7 +329,8 @@ def _decision_step(decision: Any, journey: LeadJourney) -> Step:
     passed = sum(1 for c in decision.candidates or [] if not c.get("eligible"))
     if passed:
         details.append(("filtered out", str(passed)))
-    return Step(decision.at, "decision", f"Routed to {chosen}: {decision.explanation}", details)
+    said = formatting.without_user_ids(decision.explanation)
+    return Step(decision.at, "decision", f"Routed to {chosen}: {said}", details)
 
 
 def _why(candidate: dict[str, Any]) -> str:

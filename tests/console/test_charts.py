@@ -19,7 +19,7 @@ def test_bars_are_titled_escaped_and_proportional() -> None:
     assert chart.attrs["aria-labelledby"] == "t-title t-desc"
     assert document.one("id", "t-title").text == "Lost <by> source"
     assert "&lt;by&gt;" in svg and "web &amp; ads" in svg
-    assert widths == [192.0, 96.0]  # 400 wide less 138 for labels and 70 for values
+    assert widths == [180.0, 90.0]  # 400 wide less 120 for labels and 100 for values
 
 
 def test_columns_scale_the_line_on_its_own_axis() -> None:
