@@ -65,10 +65,10 @@ def bars(
         length = max(abs(item.value) / longest * span, 1.0 if item.value else 0.0)
         parts.append(
             f'<g class="bar"><title>{escape(item.label)}: {escape(item.text)}</title>'
-            f'<text class="label" x="{LABEL_W - 6}" y="{y + 17}" text-anchor="end">'
-            f"{escape(_clip(item.label))}</text>"
+            f'<text class="bar-label" x="{LABEL_W - 6}" y="{y + 17}" text-anchor="end">'
+            f"{escape(_clip(item.label, 18))}</text>"
             f'<rect x="{LABEL_W}" y="{y + 4}" width="{length:.1f}" height="{ROW - 8}" rx="2"/>'
-            f'<text class="value" x="{LABEL_W + length + 4:.1f}" y="{y + 17}">'
+            f'<text class="bar-value" x="{LABEL_W + length + 4:.1f}" y="{y + 17}">'
             f"{escape(item.text)}</text></g>"
         )
     parts.append("</svg>")
@@ -102,8 +102,9 @@ def columns(
             f'height="{high:.1f}"/></g>'
         )
         if n % every == 0:
+            middle = min(max(x + step / 2, 32.0), WIDTH - 32.0)  # whole labels at the edges
             parts.append(
-                f'<text class="tick" x="{x + step / 2:.1f}" y="{COLUMNS_H - 6}" '
+                f'<text class="tick" x="{middle:.1f}" y="{COLUMNS_H - 6}" '
                 f'text-anchor="middle">{escape(_clip(item.label, 10))}</text>'
             )
     if line and any(line):

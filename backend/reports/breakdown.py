@@ -36,7 +36,7 @@ ACCEPT_BUCKETS: tuple[tuple[str, float], ...] = (
     ("1 to 4 h", 4 * 3600),
     ("4 h or more", float("inf")),
 )
-NO_PARTNER = "Own reps (no partner)"
+NO_PARTNER = "Own reps"
 
 
 @dataclass(frozen=True)
