@@ -1,8 +1,8 @@
 """The console's leads list: filters, word search, keyset pages and the CSV export.
 
 Pages are ordered newest first on (received_at, id), which the leads indexes hold, so a
-page costs the same at the millionth lead as at the first. A search reads the matching
-leads through the search-term index first; a one- or two-letter word can match many.
+page costs the same at the millionth lead as at the first. A search reads a rare word's
+leads through the search-term index, and checks a common word lead by lead down the list.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.console.models import LeadSearchTerm, fold, words
@@ -26,6 +26,7 @@ from backend.reports.service import LeadFilter, lead_conditions
 
 STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned", "spam")
 SEARCH_WORDS = 6
+RARE = 2000  # a word with fewer stored matches than this is read through its own index
 EXPORT_BATCH = 1000
 SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = (
@@ -125,9 +126,26 @@ async def conditions(
         late = await _half_past_deadline(session, now)
         where.append(or_(Lead.status == "accepted", Lead.id.in_(late)))
     for word in search_words(chosen.search):
-        found = select(LeadSearchTerm.lead_id).where(_prefix(session, word))
-        where.append(Lead.id.in_(found))
+        where.append(await _matching(session, word))
     return where
+
+
+async def _matching(session: AsyncSession, word: str) -> ColumnElement[bool]:
+    """Leads with a word starting with ``word``, in the form that is fast for how many do.
+
+    A rare word lists its leads through the term index and the page sorts those few. A
+    common one is checked lead by lead while the list is read newest first, which stops
+    once a page is full; counting stops at ``RARE`` entries, so choosing costs little.
+    """
+    sample = select(LeadSearchTerm.lead_id).where(_prefix(session, word)).limit(RARE)
+    seen = await session.scalar(select(func.count()).select_from(sample.subquery()))
+    if (seen or 0) < RARE:
+        return Lead.id.in_(select(LeadSearchTerm.lead_id).where(_prefix(session, word)))
+    return exists(
+        select(LeadSearchTerm.lead_id).where(
+            LeadSearchTerm.lead_id == Lead.id, _prefix(session, word)
+        )
+    )
 
 
 def _page_query(where: list[ColumnElement[bool]], cursor: str | None, limit: int) -> Select[Any]:

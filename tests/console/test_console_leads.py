@@ -361,3 +361,16 @@ async def test_chart_csv_and_table_hold_the_same_numbers(
     ]
     assert [td.text for td in funnel.tags("td")][:3] == ["received", "3", "100.0%"]
     assert missing.status_code == 404
+
+
+async def test_leads_search_checks_common_words_row_by_row_alike(
+    client: Client, sessions: Any, teams: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("backend.console.leads.RARE", 1)  # every word counts as common
+    await sign_in(client, sessions)
+
+    found = await page(client, "/console/leads?q=lisb+luz", headers=HTMX)
+    phone = await page(client, "/console/leads?q=11980000001", headers=HTMX)
+
+    assert ids(found) == [teams["pt"]]
+    assert ids(phone) == [teams["br"]]
