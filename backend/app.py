@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import console, intake, notify, pursuit, rep, reports, roster, routing
 from backend.access.sessions import STORE, close_store, make_store, session_config
+from backend.console.live import channels_plugin, publish_from
 from backend.console.summary import WeeklySender
 from backend.crm.tasks import CrmWorker
 from backend.db import create_engine, session_factory
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     mail = mail_inlet(settings, sessions, notifier.announce)
     store = make_store(settings)
     summaries = WeeklySender(settings, sessions)
+    live = channels_plugin(settings.redis_url)
+    publish_from(engine, live)
 
     async def on_startup(app: Litestar) -> None:
         await notifier.start()
@@ -219,5 +222,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
+        plugins=[live],
         debug=False,
     )

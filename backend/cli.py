@@ -85,7 +85,15 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
 
     from backend.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    # Open live streams (the dashboard's) would otherwise hold a shutdown up for good.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @main.group()
@@ -239,6 +247,7 @@ def leads_import(
     file: Path, dry_run: bool, source: str | None, inlet_slug: str | None, country: str | None
 ) -> None:
     """Import inquiries from a CSV file (the Olist sample format or named columns)."""
+    import backend.models  # noqa: F401 - every table's listeners, the search terms' included
     from backend.intake.importer import parse_csv
     from backend.intake.loading import import_batch
 

@@ -12,6 +12,7 @@ from backend.access.models import (
     User,
     UserScope,
 )
+from backend.console.models import LeadSearchTerm
 from backend.crm.models import CrmConnection, CrmInboundEvent, CrmLink, CrmOutboxItem
 from backend.db import Base
 from backend.intake.models import Inlet, Inquiry, LeadValue
@@ -42,6 +43,7 @@ __all__ = [
     "Inquiry",
     "Lead",
     "LeadEvent",
+    "LeadSearchTerm",
     "LeadValue",
     "Notification",
     "Offer",

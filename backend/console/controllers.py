@@ -7,16 +7,19 @@ the login form and an htmx request is told to go there instead of swapping it in
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.channels import ChannelsPlugin
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, ServerSentEvent, Stream, Template
+from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.access import throttle
@@ -27,14 +30,24 @@ from backend.access.service import (
     use_sign_in_link,
     user_scope,
 )
+from backend.console import leads as lead_list
 from backend.console import service
 from backend.console.formatting import HELPERS, figure_cards, when
-from backend.errors import BadInput, NotAuthenticated, NotFound
+from backend.console.leads import LeadQuery
+from backend.console.live import CHANNEL as LIVE_CHANNEL
+from backend.console.live import events_for as live_events
+from backend.console.live import words as live_words
+from backend.console.scope import Scope, scope_from_session
+from backend.errors import BadInput, NotAuthenticated, NotFound, PursuitError
+from backend.reports.service import LeadFilter, Money
+from backend.roster import service as roster
+from backend.roster.service import agent_names
 from backend.scoring import advice
 
 logger = logging.getLogger(__name__)
 
 LOGIN_URL = "/console/login"
+LIVE_RETRY_MS = 2000
 CONSOLE_ROLES = ("admin", "manager")
 
 
@@ -206,54 +219,146 @@ class ConsoleController(Controller):
 
     @get("/")
     async def dashboard(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        since: FromQuery[str | None] = None,
-        until: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Template:
-        period, problem = _period(since, until)
-        context = await _figures_context(db_session, period, request)
-        context.update(await _leads_context(db_session, period, status, cursor))
-
+        view, problem = _view(request)
+        scope = scope_from_session(request.session)
         now = datetime.now(UTC)
+        board = await service.dashboard(db_session, view, scope, _money(request), now)
+        context = await _leads_context(db_session, view, scope, now)
         return render(
             "dashboard.html",
             user=request.session,
+            view=view,
+            period=view.period,
             presets=service.presets(now.date()),
             statuses=service.LEAD_STATUSES,
             period_problem=problem,
-            flagged_rules=await service.flagged_rules(db_session, now),
+            figures=figure_cards(board.summary, board.summary.currency),
+            charts=board.charts,
+            alerts=board.alerts,
+            updated=when(now),
+            teams=_visible(await roster.team_names(db_session), scope.sees_team),
+            partners=_visible(await roster.partner_names(db_session), scope.sees_partner),
+            agents=await service.assignable_agents(db_session, scope),
             **context,
         )
 
     @get("/figures")
     async def figures(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        view, problem = _view(request)
+        scope = scope_from_session(request.session)
+        settings = request.app.state.settings
+        figures = await service.figures(
+            db_session,
+            view.period,
+            settings.currency,
+            settings.exchange_rates,
+            view.chosen,
+            scope,
+        )
+        return render(
+            "_figures.html",
+            figures_problem=problem,
+            view=view,
+            period=view.period,
+            figures=figure_cards(figures, figures.currency),
+            updated=when(datetime.now(UTC)),
+        )
+
+    @get("/charts")
+    async def charts(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template:
+        view, _ = _view(request)
+        scope = scope_from_session(request.session)
+        now = datetime.now(UTC)
+        board = await service.dashboard(db_session, view, scope, _money(request), now)
+        return render("_charts.html", view=view, charts=board.charts)
+
+    @get("/charts/{key:str}")
+    async def chart(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        since: FromQuery[str | None] = None,
-        until: FromQuery[str | None] = None,
-    ) -> Template:
-        period, problem = _period(since, until)
-        context = await _figures_context(db_session, period, request)
-        return render("_figures.html", figures_problem=problem, **context)
+        key: FromPath[str],
+        format: FromQuery[str | None] = None,
+    ) -> Response[Any]:
+        """One chart: its fragment, or with ``format=csv`` its numbers as a CSV file."""
+        view, _ = _view(request)
+        scope = scope_from_session(request.session)
+        now = datetime.now(UTC)
+        board = await service.dashboard(db_session, view, scope, _money(request), now)
+        found = next((c for c in board.charts if c.key == key), None)
+        if found is None:
+            message = f"There is no chart called {key!r}."
+            return render("not_found.html", 404, user=request.session, message=message)
+        if format == "csv":
+            return Response(
+                service.chart_csv(found),
+                media_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{key}.csv"'},
+            )
+        return render("_chart.html", view=view, chart=found)
+
+    @get("/live")
+    async def live(self, request: Request[Any, Any, Any]) -> ServerSentEvent:
+        """Committed journey events the viewer's scope reaches; holds no database connection."""
+        plugin = request.app.plugins.get(ChannelsPlugin)
+        scope = scope_from_session(request.session)
+        engine = request.app.template_engine
+        assert engine is not None, "the app is configured with templates"
+        item = engine.get_template("console/_live_item.html")
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            async with plugin.start_subscription([LIVE_CHANNEL]) as subscriber:
+                yield ServerSentEventMessage(comment="live", retry=LIVE_RETRY_MS)
+                async for event in live_events(subscriber, scope):
+                    html = item.render(event=event, words=live_words(event), **HELPERS)
+                    yield ServerSentEventMessage(data=" ".join(html.split()), event="lead")
+
+        return ServerSentEvent(stream())
 
     @get("/leads")
     async def leads(
-        self,
-        db_session: NamedDependency[AsyncSession],
-        since: FromQuery[str | None] = None,
-        until: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Template:
-        period, problem = _period(since, until)
-        context = await _leads_context(db_session, period, status, cursor)
+        view, problem = _view(request)
+        scope = scope_from_session(request.session)
+        context = await _leads_context(db_session, view, scope, datetime.now(UTC))
         context["leads_problem"] = context["leads_problem"] or problem
-        return render("_leads.html", period=period, **context)
+        return render("_leads.html", view=view, period=view.period, **context)
+
+    @get("/leads.csv")
+    async def leads_csv(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
+        """The filtered list, every page of it, streamed as CSV safe to open in a spreadsheet."""
+        view, problem = _view(request)
+        if problem:
+            raise BadInput(problem)
+        scope = scope_from_session(request.session)
+        now = datetime.now(UTC)
+        await lead_list.conditions(db_session, view.leads, None, None, scope, now)  # checks input
+        owners = await agent_names(db_session)
+        await db_session.close()  # the export reads in short sessions of its own
+        rows = lead_list.export(
+            request.app.state.sessions,
+            view.leads,
+            since=view.period.start,
+            until=view.period.end,
+            now=now,
+            scope=scope,
+            owners=owners,
+        )
+        name = f"leads-{now.strftime('%Y%m%d-%H%M%S')}.csv"
+        return Stream(
+            rows,
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     @get("/leads/{lead_id:str}")
     async def lead(
@@ -261,12 +366,68 @@ class ConsoleController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         lead_id: FromPath[str],
+        done: FromQuery[str | None] = None,
     ) -> Template:
+        return await _lead_page(request, db_session, lead_id, DONE.get(done or ""))
+
+    @post("/leads/{lead_id:str}/reassign", status_code=303)
+    async def reassign(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        lead_id: FromPath[str],
+        data: URLEncodedBody[ReassignForm],
+    ) -> Response[Any]:
+        scope, by = scope_from_session(request.session), _by(request)
         try:
-            journey = await service.lead_journey(db_session, lead_id)
-        except NotFound as exc:
-            return render("not_found.html", 404, user=request.session, message=exc.message)
-        return render("lead.html", user=request.session, journey=journey, lead=journey.lead)
+            await service.reassign(db_session, lead_id, data.agent_id, scope, by)
+        except PursuitError as exc:
+            return await _refused(request, db_session, lead_id, exc)
+        logger.info("lead reassigned from console lead_id=%s agent_id=%s", lead_id, data.agent_id)
+        return Redirect(f"/console/leads/{lead_id}?done=reassigned", status_code=303)
+
+    @post("/leads/{lead_id:str}/reroute", status_code=303)
+    async def reroute(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        lead_id: FromPath[str],
+    ) -> Response[Any]:
+        scope, by = scope_from_session(request.session), _by(request)
+        try:
+            await service.send_back(db_session, lead_id, scope, by)
+        except PursuitError as exc:
+            return await _refused(request, db_session, lead_id, exc)
+        return Redirect(f"/console/leads/{lead_id}?done=rerouted", status_code=303)
+
+    @post("/leads/{lead_id:str}/spam", status_code=303)
+    async def spam(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        lead_id: FromPath[str],
+    ) -> Response[Any]:
+        scope, by = scope_from_session(request.session), _by(request)
+        try:
+            await service.mark_spam(db_session, lead_id, scope, by)
+        except PursuitError as exc:
+            return await _refused(request, db_session, lead_id, exc)
+        return Redirect(f"/console/leads/{lead_id}?done=spam", status_code=303)
+
+    @post("/leads/{lead_id:str}/inquiries/{inquiry_id:str}/split", status_code=303)
+    async def split(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        lead_id: FromPath[str],
+        inquiry_id: FromPath[str],
+    ) -> Response[Any]:
+        scope, by = scope_from_session(request.session), _by(request)
+        try:
+            await service.split_out(db_session, lead_id, inquiry_id, scope, by)
+        except PursuitError as exc:
+            return await _refused(request, db_session, lead_id, exc)
+        return Redirect(f"/console/leads/{lead_id}?done=split", status_code=303)
 
     @get("/rules")
     async def rules(
@@ -383,27 +544,94 @@ def _period(since: str | None, until: str | None) -> tuple[service.Period, str |
     return period, None
 
 
-async def _figures_context(
-    session: AsyncSession, period: service.Period, request: Request[Any, Any, Any]
-) -> dict[str, Any]:
+def _money(request: Request[Any, Any, Any]) -> Money:
     settings = request.app.state.settings
-    figures = await service.figures(session, period, settings.currency, settings.exchange_rates)
-    return {
-        "period": period,
-        "figures": figure_cards(figures, figures.currency),
-        "updated": when(datetime.now(UTC)),
-    }
+    return Money(settings.currency, settings.exchange_rates)
+
+
+def _by(request: Request[Any, Any, Any]) -> str:
+    return f"user:{request.session.get('user_id', '')}"
+
+
+def _visible(names: dict[str, str], sees: Any) -> dict[str, str]:
+    return {key: name for key, name in sorted(names.items(), key=lambda kv: kv[1]) if sees(key)}
+
+
+def _view(request: Request[Any, Any, Any]) -> tuple[service.View, str | None]:
+    """The dashboard's choices from the query string, and why any was not usable."""
+    query = request.query_params
+    period, problem = _period(query.get("since"), query.get("until"))
+    chosen = service.figures_filter({key: query.get(key) for key in LeadFilter.FIELDS})
+    leads = LeadQuery(
+        chosen=chosen,
+        status=query.get("status") or None,
+        owner=query.get("owner") or None,
+        at_risk=query.get("at_risk") in ("1", "on", "true"),
+        search=(query.get("q") or "")[:200],
+    )
+    return service.View(period, leads, query.get("cursor") or None), problem
 
 
 async def _leads_context(
-    session: AsyncSession, period: service.Period, status: str | None, cursor: str | None
+    session: AsyncSession, view: service.View, scope: Scope, now: datetime
 ) -> dict[str, Any]:
     try:
-        page = await service.leads_page(session, period, status, cursor)
+        page = await service.leads_page(session, view, scope, now)
     except BadInput as exc:
-        page = await service.leads_page(session, period, None, None)
+        fallback = service.View(view.period, LeadQuery(view.chosen))
+        page = await service.leads_page(session, fallback, scope, now)
         return {"page": page, "leads_problem": exc.message}
     return {"page": page, "leads_problem": None}
+
+
+class ReassignForm(msgspec.Struct):
+    agent_id: str = ""
+
+
+DONE = {
+    "reassigned": "Offered to the chosen agent; their pending offer is below.",
+    "rerouted": "Sent back to routing: the new decision is at the end of the timeline.",
+    "spam": "Closed as spam. It no longer counts in any figure.",
+    "split": "The inquiry now has a lead of its own.",
+}
+
+
+async def _lead_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    lead_id: str,
+    message: str | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    scope = scope_from_session(request.session)
+    try:
+        journey = await service.lead_journey(session, lead_id, scope)
+    except NotFound as exc:
+        return render("not_found.html", 404, user=request.session, message=exc.message)
+    return render(
+        "lead.html",
+        status_code,
+        user=request.session,
+        journey=journey,
+        lead=journey.lead,
+        steps=service.timeline(journey),
+        agents_to_offer=await service.assignable_agents(session, scope),
+        can_split=service.splitter() is not None and len(journey.inquiries) > 1,
+        done=message,
+        problem=problem,
+    )
+
+
+async def _refused(
+    request: Request[Any, Any, Any], session: AsyncSession, lead_id: str, exc: PursuitError
+) -> Template:
+    """The lead page again, saying why the action changed nothing."""
+    await session.rollback()
+    status = getattr(exc, "status_code", 409)
+    if isinstance(exc, NotFound):
+        return render("not_found.html", 404, user=request.session, message=exc.message)
+    return await _lead_page(request, session, lead_id, problem=exc.message, status_code=status)
 
 
 ROUTES: list[Any] = [landing, SignInController, ConsoleController]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,7 +75,17 @@ def actor(label: str, agents: dict[str, str]) -> str:
     kind, _, ident = label.partition(":")
     if kind == "agent" and ident in agents:
         return agents[ident]
+    if kind == "user":
+        return "a manager"
     return label
+
+
+CONSOLE_USER = re.compile(r"\(?user:[0-9a-f]{32}\)?")
+
+
+def without_user_ids(text: str) -> str:
+    """A stored sentence naming a console user by id, as people read it."""
+    return CONSOLE_USER.sub("by a manager", text)
 
 
 def score(value: float | None) -> str:
@@ -110,6 +121,13 @@ def figure_cards(figures: Summary, currency: str | None = None) -> list[Figure]:
         Figure("accept_p90", "Time to accept, p90", duration(figures.accept_time_p90_s)),
         Figure(
             "contact_p50", "Time to first contact, median", duration(figures.contact_time_p50_s)
+        ),
+        Figure("contact_p90", "Time to first contact, p90", duration(figures.contact_time_p90_s)),
+        Figure(
+            "sla_breaches",
+            "SLA breaches",
+            str(figures.sla_breaches),
+            "an accept or contact deadline missed",
         ),
         Figure("unassigned", "Unassigned", str(figures.unassigned), "waiting for a manager"),
     ]

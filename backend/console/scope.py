@@ -38,6 +38,13 @@ class Scope:
             partner_id is not None and self.sees_partner(partner_id)
         )
 
+    def sees_any(self, team_ids: Iterable[str], partner_ids: Iterable[str]) -> bool:
+        """Whether any of these teams or partner companies is visible."""
+        if self.unlimited:
+            return True
+        teams, partners = set(team_ids), set(partner_ids)
+        return any(self.sees_team(t) for t in teams) or any(self.sees_partner(p) for p in partners)
+
     def to_session(self) -> dict[str, Any]:
         return {
             "team_ids": None if self.team_ids is None else sorted(self.team_ids),

@@ -15,10 +15,25 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import BadInput
+from backend.console import charts, formatting
+from backend.console import leads as lead_list
+from backend.console.charts import Bar as ChartBar
+from backend.console.charts import Chart
+from backend.console.leads import LeadQuery
+from backend.console.scope import EVERYTHING, Scope
+from backend.errors import BadInput, NotFound
 from backend.intake.service import inquiries_for_lead
 from backend.pursuit import service as pursuit
-from backend.reports.service import Money, Summary, summary
+from backend.reports.breakdown import Breakdown, Slice, cut, decline_reasons
+from backend.reports.scoping import visible_rules
+from backend.reports.service import (
+    LeadFilter,
+    Money,
+    Summary,
+    period_rows,
+    summarize,
+    summary,
+)
 from backend.roster import service as roster
 from backend.roster.service import agent_names
 from backend.routing.health import RuleHealth, rule_health
@@ -27,7 +42,7 @@ from backend.routing.service import list_rules
 from backend.scoring import service as scoring
 from backend.scoring.service import Reachability, Standing, TrendPoint
 
-LEAD_STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned")
+LEAD_STATUSES = lead_list.STATUSES
 PAGE_SIZE = 25
 LAST_YEAR = 9998
 """The last year a chosen day may fall in: the day after it must still be a date."""
@@ -92,10 +107,59 @@ def presets(today: date) -> dict[str, Period]:
     return {"All time": Period(), "Last 30 days": Period(since=today - timedelta(days=30))}
 
 
+@dataclass(frozen=True)
+class View:
+    """What the dashboard shows: a period, the lead filter, and the list's own filters."""
+
+    period: Period = field(default_factory=Period)
+    leads: LeadQuery = field(default_factory=LeadQuery)
+    cursor: str | None = None
+
+    @property
+    def chosen(self) -> LeadFilter:
+        return self.leads.chosen
+
+    def params(self, *, cursor: str | None = None, lists: bool = True) -> dict[str, str]:
+        """The view as query parameters; without ``lists``, only what figures depend on."""
+        values = {**self.period.query, **(self.leads.query if lists else self.chosen.query)}
+        if cursor:
+            values["cursor"] = cursor
+        return values
+
+    def url(
+        self,
+        base: str,
+        *,
+        cursor: str | None = None,
+        lists: bool = True,
+        extra: dict[str, str] | None = None,
+    ) -> str:
+        query = urlencode({**self.params(cursor=cursor, lists=lists), **(extra or {})})
+        return f"{base}?{query}" if query else base
+
+
+def figures_filter(values: dict[str, str | None]) -> LeadFilter:
+    """The lead filter from the dashboard's form; blank fields do not narrow."""
+    return LeadFilter(
+        **{key: (values.get(key) or "").strip()[:200] or None for key in LeadFilter.FIELDS}
+    )
+
+
+async def dashboard_rows(session: AsyncSession, view: View, scope: Scope) -> list[Any]:
+    return await period_rows(session, view.period.start, view.period.end, view.chosen, scope)
+
+
 async def figures(
-    session: AsyncSession, period: Period, currency: str | None, rates: dict[str, float]
+    session: AsyncSession,
+    period: Period,
+    currency: str | None,
+    rates: dict[str, float],
+    chosen: LeadFilter | None = None,
+    scope: Scope = EVERYTHING,
 ) -> Summary:
-    return await summary(session, period.start, period.end, money=Money(currency, rates))
+    return await summary(
+        session, period.start, period.end, money=Money(currency, rates), chosen=chosen, scope=scope
+    )
 
 
 @dataclass
@@ -104,33 +168,36 @@ class LeadsPage:
 
     leads: list[Any]
     next_cursor: str | None
-    status: str | None
-    cursor: str | None
+    view: View
     owners: dict[str, str]
 
-    def url(self, period: Period, cursor: str | None, base: str = "/console/leads") -> str:
+    @property
+    def status(self) -> str | None:
+        return self.view.leads.status
+
+    @property
+    def cursor(self) -> str | None:
+        return self.view.cursor
+
+    def url(self, cursor: str | None, base: str = "/console/leads") -> str:
         """This list at another cursor: the fragment by default, or a full page at ``base``."""
-        params = {**period.query, "status": self.status or "", "cursor": cursor or ""}
-        query = urlencode({key: value for key, value in params.items() if value})
-        return f"{base}?{query}" if query else base
+        return self.view.url(base, cursor=cursor)
 
 
-async def leads_page(
-    session: AsyncSession, period: Period, status: str | None, cursor: str | None
-) -> LeadsPage:
-    if status and status not in LEAD_STATUSES:
-        raise BadInput(f"Status {status!r} is not one of {', '.join(LEAD_STATUSES)}.")
-    if cursor:
-        _check_cursor(cursor)
-    leads, next_cursor = await pursuit.list_leads(
+async def leads_page(session: AsyncSession, view: View, scope: Scope, now: datetime) -> LeadsPage:
+    if view.cursor:
+        _check_cursor(view.cursor)
+    leads, next_cursor = await lead_list.page(
         session,
-        status=status or None,
-        since=period.start,
-        until=period.end,
+        view.leads,
+        since=view.period.start,
+        until=view.period.end,
+        now=now,
+        scope=scope,
+        cursor=view.cursor,
         limit=PAGE_SIZE,
-        cursor=cursor or None,
     )
-    return LeadsPage(leads, next_cursor, status or None, cursor or None, await agent_names(session))
+    return LeadsPage(leads, next_cursor, view, await agent_names(session))
 
 
 def _check_cursor(cursor: str) -> None:
@@ -158,7 +225,12 @@ class LeadJourney:
     rules: dict[str, str] = field(default_factory=dict)
 
 
-async def lead_journey(session: AsyncSession, lead_id: str) -> LeadJourney:
+async def lead_journey(
+    session: AsyncSession, lead_id: str, scope: Scope = EVERYTHING
+) -> LeadJourney:
+    """The lead's whole record; a lead outside the scope does not exist for this viewer."""
+    if not await lead_list.in_scope(session, lead_id, scope):
+        raise NotFound(f"Lead {lead_id} does not exist.")
     lead = await pursuit.get_lead(session, lead_id)
     steps = await pursuit.journey(session, lead.id)
     rules = {rule.id: rule.name for rule in await list_rules(session)}
@@ -172,6 +244,106 @@ async def lead_journey(session: AsyncSession, lead_id: str) -> LeadJourney:
         agents=await agent_names(session),
         rules=rules,
     )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a lead's timeline: when, what kind, a sentence, and the details."""
+
+    at: datetime
+    kind: str
+    text: str
+    details: list[tuple[str, str]] = field(default_factory=list)
+    note: str = ""
+
+
+EVENT_WORDS = {
+    "received": "Received",
+    "offered": "Offered to {agent}",
+    "accepted": "Accepted by {actor}",
+    "declined": "Declined by {actor}",
+    "expired": "Offer to {agent} expired unanswered",
+    "withdrawn": "Offer to {agent} withdrawn",
+    "notified": "Notification by {channel}: {status}",
+    "contacted": "First contact by {actor}",
+    "activity": "{actor} logged activity",
+    "won": "Won by {actor}",
+    "lost": "Lost, said {actor}",
+    "spam": "Closed as spam by {actor}",
+    "sent_back": "Sent back to routing by {actor}",
+    "unassigned": "Nobody could take it: waiting for a manager",
+    "alert": "Managers alerted",
+    "inquiry_coalesced": "Another inquiry joined this lead",
+    "contact_overdue": "Contact overdue: {agent} reminded",
+    "outcome_overdue": "No outcome reported by {agent}",
+}
+
+
+# Steps recorded at one instant: what caused a routing decision comes before it, offers after.
+TIE_ORDER = {"inquiry": 0, "received": 1, "declined": 2, "expired": 2, "withdrawn": 2}
+TIE_ORDER |= {"sent_back": 2, "decision": 3}
+
+
+def timeline(journey: LeadJourney) -> list[Step]:
+    """Inquiries, routing decisions and journey events in the order they happened."""
+    names = journey.agents
+    notes = {a.id: a.note or "" for a in journey.activities}
+    offered_to = {o.id: o.agent_id for o in journey.offers}
+    steps = [
+        Step(
+            i.received_at,
+            "inquiry",
+            f"Inquiry through {i.inlet}",
+            [("source", i.source), ("external id", i.external_id or "—"), ("status", i.status)],
+        )
+        for i in journey.inquiries
+    ]
+    steps += [_decision_step(d, journey) for d in journey.decisions]
+    for event in journey.events:
+        data = event.data or {}
+        agent_id = data.get("agent_id") or offered_to.get(str(data.get("offer_id")))
+        agent = names.get(str(agent_id), "an agent")
+        words = EVENT_WORDS.get(event.type, event.type.replace("_", " ").capitalize())
+        said = {k: str(data.get(k, "—")) for k in ("channel", "status")}
+        text = words.format(agent=agent, actor=formatting.actor(event.actor, names), **said)
+        shown = [(k, v) for k, v in formatting.data_pairs(data, names) if not k.endswith("_id")]
+        steps.append(
+            Step(event.at, event.type, text, shown, notes.get(str(data.get("activity_id")), ""))
+        )
+    return sorted(steps, key=lambda step: (step.at, TIE_ORDER.get(step.kind, 4)))
+
+
+def _decision_step(decision: Any, journey: LeadJourney) -> Step:
+    """A routing decision and why its rep was chosen: the chosen candidate's rank and score."""
+    names = journey.agents
+    rule = journey.rules.get(decision.rule_id or "", "no rule")
+    chosen = names.get(decision.agent_id or "", "nobody")
+    details = [
+        ("rule", rule),
+        ("trigger", decision.trigger),
+        ("strategy", decision.strategy or "—"),
+    ]
+    for candidate in decision.candidates or []:
+        if candidate.get("agent_id") == decision.agent_id:
+            details.append(("why this rep", _why(candidate)))
+    passed = sum(1 for c in decision.candidates or [] if not c.get("eligible"))
+    if passed:
+        details.append(("filtered out", str(passed)))
+    said = formatting.without_user_ids(decision.explanation)
+    return Step(decision.at, "decision", f"Routed to {chosen}: {said}", details)
+
+
+def _why(candidate: dict[str, Any]) -> str:
+    parts = []
+    if candidate.get("rank"):
+        parts.append(f"rank {candidate['rank']}")
+    if candidate.get("score") is not None:
+        parts.append(f"score {candidate['score']}")
+    if candidate.get("load") is not None:
+        parts.append(f"{candidate['load']} open leads")
+    if candidate.get("tier") is not None:
+        parts.append(f"tier {candidate['tier']}")
+    return ", ".join(parts) or "the only eligible agent"
 
 
 @dataclass
@@ -357,3 +529,262 @@ def sparkline(points: list[TrendPoint], width: int = 96, height: int = 28) -> di
     ]
     line = " ".join(f"{x},{y}" for x, y in dots)
     return {"width": width, "height": height, "line": line, "dots": dots}
+
+
+def _money_text(value: float, unit: str) -> str:
+    return f"{formatting.headline_amount(value)} {unit}".strip()
+
+
+def dashboard_charts(found: Breakdown, standings: list[Standing]) -> list[Chart]:
+    """The dashboard's charts, in the order they are shown."""
+    unit = found.currency or ""
+    return [
+        _over_time(found, unit),
+        _funnel(found),
+        _counted(
+            "declines", "Decline reasons", "Declined offers", found.declines, "declined offers"
+        ),
+        _accept_times(found),
+        _lrl("lrl-source", "LRL by source", "Source", found.by_source, unit),
+        _lrl("lrl-partner", "LRL by partner", "Partner", found.by_partner, unit),
+        _scores(standings),
+    ]
+
+
+def _over_time(found: Breakdown, unit: str) -> Chart:
+    slices = found.over_time
+    title = f"Leads and lost revenue by {found.unit}"
+    total = sum(s.leads for s in slices)
+    summary_text = f"{total} leads in {len(slices)} {found.unit}s; the line is lost revenue."
+    items = [ChartBar(s.label, s.leads, f"{s.leads} leads") for s in slices]
+    svg = charts.columns(
+        "over-time",
+        title,
+        summary_text,
+        items,
+        [s.lost_revenue for s in slices],
+        f"lost revenue ({unit or 'amount'})",
+    )
+    rows = [
+        [s.label, str(s.leads), _money_text(s.lost_revenue, unit), _money_text(s.lrl, unit)]
+        for s in slices
+        if s.leads
+    ]
+    header = [found.unit.capitalize(), "Leads", "Lost revenue", "LRL"]
+    return Chart("over-time", title, summary_text, header, rows, svg)
+
+
+def _funnel(found: Breakdown) -> Chart:
+    received = found.funnel[0][1] if found.funnel else 0
+    items = [
+        ChartBar(stage, n, f"{n} ({formatting.percent(n / received) if received else '0.0%'})")
+        for stage, n in found.funnel
+    ]
+    summary_text = ", ".join(f"{stage} {n}" for stage, n in found.funnel) + "."
+    svg = charts.bars("funnel", "Pursuit funnel", summary_text, items)
+    rows = [[b.label, str(int(b.value)), b.text.partition(" ")[2].strip("()")] for b in items]
+    header = ["Stage", "Leads", "Share of received"]
+    return Chart("funnel", "Pursuit funnel", summary_text, header, rows, svg)
+
+
+def _counted(key: str, title: str, column: str, pairs: list[tuple[str, int]], what: str) -> Chart:
+    items = [ChartBar(label.replace("_", " "), n, str(n)) for label, n in pairs]
+    summary_text = f"{sum(n for _, n in pairs)} {what}" + (
+        ", most often " + items[0].label + "." if items else "."
+    )
+    rows = [[b.label, b.text] for b in items]
+    svg = charts.bars(key, title, summary_text, items)
+    return Chart(key, title, summary_text, ["Reason", column], rows, svg)
+
+
+def _accept_times(found: Breakdown) -> Chart:
+    items = [ChartBar(label, n, f"{n} leads") for label, n in found.accept_times]
+    accepted = sum(n for _, n in found.accept_times)
+    summary_text = f"How long {accepted} accepted leads waited to be accepted."
+    svg = charts.columns("accept-times", "Time to accept", summary_text, items)
+    rows = [[label, str(n)] for label, n in found.accept_times]
+    header = ["Time to accept", "Leads"]
+    return Chart("accept-times", "Time to accept", summary_text, header, rows, svg)
+
+
+def _lrl(key: str, title: str, column: str, slices: list[Slice], unit: str) -> Chart:
+    items = [ChartBar(s.label, s.lrl, _money_text(s.lrl, unit)) for s in slices]
+    worst = f"highest: {slices[0].label}." if slices else "no leads."
+    summary_text = f"Lost revenue per lead for {len(slices)} groups; {worst}"
+    svg = charts.bars(key, title, summary_text, items)
+    rows = [
+        [s.label, str(s.leads), _money_text(s.lost_revenue, unit), _money_text(s.lrl, unit)]
+        for s in slices
+    ]
+    header = [column, "Leads", "Lost revenue", "LRL"]
+    return Chart(key, title, summary_text, header, rows, svg)
+
+
+def _scores(standings: list[Standing]) -> Chart:
+    items = [ChartBar(s.name, s.score.score, f"{s.score.score:.0f}") for s in standings]
+    title = "Pursuit scores"
+    summary_text = f"{len(items)} active agents, best first, on a scale of 0 to 100."
+    svg = charts.bars("scores", title, summary_text, items, top=100)
+    rows = [[b.label, b.text] for b in items]
+    return Chart("scores", title, summary_text, ["Agent", "Score"], rows, svg)
+
+
+def chart_csv(chart: Chart) -> bytes:
+    return b"".join(lead_list.csv_line(row) for row in [chart.header, *chart.rows])
+
+
+@dataclass
+class Dashboard:
+    summary: Summary
+    charts: list[Chart]
+    alerts: list[Alert]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something that needs a manager, and where to fix it."""
+
+    kind: str
+    text: str
+    href: str
+    action: str
+
+
+async def dashboard(
+    session: AsyncSession, view: View, scope: Scope, money: Money, now: datetime
+) -> Dashboard:
+    rows = await dashboard_rows(session, view, scope)
+    partners = await roster.partner_names(session)
+    declines = await decline_reasons(
+        session, view.period.start, view.period.end, view.chosen, scope
+    )
+    period = (view.period.since, view.period.until)
+    found = cut(rows, now, money, period, partners, declines)
+    standings = await visible_standings(session, scope, now)
+    figures_now = summarize(rows, now, money)
+    alerts = await alerts_for(session, scope, standings, figures_now, view, now)
+    return Dashboard(figures_now, dashboard_charts(found, standings), alerts)
+
+
+async def visible_standings(session: AsyncSession, scope: Scope, now: datetime) -> list[Standing]:
+    agents = {a.id: a for a in await roster.list_agents(session)}
+    return [
+        s
+        for s in await scoring.leaderboard(session, now)
+        if scope.sees_agent(agents[s.agent_id].team_id, agents[s.agent_id].partner_id)
+    ]
+
+
+async def alerts_for(
+    session: AsyncSession,
+    scope: Scope,
+    standings: list[Standing],
+    figures_now: Summary,
+    view: View,
+    now: datetime,
+) -> list[Alert]:
+    """Unreachable agents, rules nobody can take leads from, unassigned leads, SLA breaches."""
+    found = [
+        Alert(
+            "unreachable",
+            f"{s.name} let offers expire and gets no leads until restored.",
+            f"/console/scores/{s.agent_id}",
+            "Restore",
+        )
+        for s in standings
+        if not s.reach.reachable
+    ]
+    mine = None if scope.unlimited else await visible_rules(session, scope)
+    for health in await rule_health(session, now):
+        if health.rule.active and health.flags and (mine is None or health.rule.id in mine):
+            found.append(
+                Alert(
+                    "rule",
+                    f"Rule {health.rule.name}: {health.flags[0]}",
+                    "/console/rules",
+                    "Review rules",
+                )
+            )
+    waiting = await lead_list.count(session, LeadQuery(status="unassigned"), scope, now)
+    if waiting:
+        found.append(
+            Alert(
+                "unassigned",
+                f"{waiting} {'lead waits' if waiting == 1 else 'leads wait'} for a manager.",
+                "/console?status=unassigned#leads",
+                "Assign",
+            )
+        )
+    if figures_now.sla_breaches:
+        found.append(
+            Alert(
+                "sla",
+                f"{figures_now.sla_breaches} leads of {view.period.label} missed a deadline.",
+                View(view.period, LeadQuery(view.chosen, at_risk=True)).url("/console") + "#leads",
+                "See leads at risk",
+            )
+        )
+    return found
+
+
+async def assignable_agents(session: AsyncSession, scope: Scope) -> list[Any]:
+    """Active agents the viewer may hand a lead to, by name."""
+    agents = [
+        a
+        for a in await roster.list_agents(session)
+        if a.active and scope.sees_agent(a.team_id, a.partner_id)
+    ]
+    return sorted(agents, key=lambda a: (a.name, a.id))
+
+
+REASSIGN_TIMEOUT_S = 900
+
+
+async def reassign(
+    session: AsyncSession, lead_id: str, agent_id: str, scope: Scope, by: str
+) -> str:
+    """Offer the lead to the chosen agent; answers the agent's name for the confirmation."""
+    if not await lead_list.in_scope(session, lead_id, scope):
+        raise NotFound(f"Lead {lead_id} does not exist.")
+    chosen = {a.id: a for a in await assignable_agents(session, scope)}.get(agent_id)
+    if chosen is None:
+        raise BadInput("Choose an active agent you manage to offer the lead to.", field="agent_id")
+    name = str(chosen.name)
+    await pursuit.offer_to_agent(
+        session, lead_id, agent_id, actor=by, accept_timeout_s=REASSIGN_TIMEOUT_S
+    )
+    return name
+
+
+async def send_back(session: AsyncSession, lead_id: str, scope: Scope, by: str) -> None:
+    if not await lead_list.in_scope(session, lead_id, scope):
+        raise NotFound(f"Lead {lead_id} does not exist.")
+    await pursuit.send_back_to_routing(session, lead_id, actor=by)
+
+
+async def mark_spam(session: AsyncSession, lead_id: str, scope: Scope, by: str) -> None:
+    if not await lead_list.in_scope(session, lead_id, scope):
+        raise NotFound(f"Lead {lead_id} does not exist.")
+    await pursuit.mark_spam(session, lead_id, actor=by)
+
+
+def splitter() -> Any | None:
+    """Coalescing's ``split_inquiry``, when this build has it."""
+    try:
+        from backend.identity import coalescing  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    return getattr(coalescing, "split_inquiry", None)
+
+
+async def split_out(
+    session: AsyncSession, lead_id: str, inquiry_id: str, scope: Scope, by: str
+) -> None:
+    """Move one inquiry of a coalesced lead out to a lead of its own."""
+    split = splitter()
+    if split is None:
+        raise BadInput("Splitting inquiries is not available in this version.")
+    journey = await lead_journey(session, lead_id, scope)
+    if len(journey.inquiries) < 2 or inquiry_id not in {i.id for i in journey.inquiries}:
+        raise BadInput("Only an inquiry of a lead with several inquiries can be split out.")
+    await split(session, inquiry_id, by)

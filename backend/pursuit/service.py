@@ -923,3 +923,59 @@ async def record_notified_via(session: AsyncSession, offer_id: str, channel: str
     offer = await session.get(Offer, offer_id)
     if offer is not None:
         offer.notified_via = channel
+
+
+CLOSED = ("won", "lost", "spam")
+
+
+async def _take_back(
+    session: AsyncSession, lead: Lead, now: datetime, why: str, actor: str
+) -> None:
+    """Withdraw the lead's pending offers and its accepted one; the lead has no owner after."""
+    await _withdraw_pending(session, lead, now, why, actor)
+    held = await session.scalar(
+        select(Offer).where(Offer.lead_id == lead.id, Offer.status == "accepted")
+    )
+    if held is not None:
+        held.status, held.decided_at, held.withdrawn_reason = "withdrawn", now, why
+        data = {"offer_id": held.id, "agent_id": held.agent_id, "why": why}
+        event = record_event(
+            session, lead_id=lead.id, type="withdrawn", actor=actor, at=now, data=data
+        )
+        await _tell(session, event)
+    lead.owner_id = None
+
+
+async def send_back_to_routing(
+    session: AsyncSession, lead_id: str, *, actor: str, now: datetime | None = None
+) -> Offer | None:
+    """A manager sends an open lead through routing again; its live offers are withdrawn."""
+    now = now or utcnow()
+    lead = await _locked_lead(session, lead_id)
+    if (status := lead.status) in CLOSED:
+        await _rollback(session)
+        raise Conflict(f"This lead is closed ({status}); it cannot be routed again.")
+    await _take_back(session, lead, now, "rerouted", actor)
+    lead.status = "routing"
+    record_event(session, lead_id=lead.id, type="sent_back", actor=actor, at=now)
+    offer = await route_lead(session, lead, now, trigger="manual")
+    await session.commit()
+    logger.info("lead sent back to routing lead_id=%s", lead.id)
+    return offer
+
+
+async def mark_spam(
+    session: AsyncSession, lead_id: str, *, actor: str, now: datetime | None = None
+) -> Lead:
+    """Close the lead as spam: no one pursues it and it counts in no figure."""
+    now = now or utcnow()
+    lead = await _locked_lead(session, lead_id)
+    if (status := lead.status) in CLOSED:
+        await _rollback(session)
+        raise Conflict(f"This lead is already closed ({status}).")
+    await _take_back(session, lead, now, "spam", actor)
+    lead.status, lead.closed_at = "spam", now
+    record_event(session, lead_id=lead.id, type="spam", actor=actor, at=now)
+    await session.commit()
+    logger.info("lead marked spam lead_id=%s", lead.id)
+    return lead

@@ -14,7 +14,7 @@ from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
 from backend.db import as_utc
 from backend.errors import BadInput
-from backend.reports.service import Money, summary
+from backend.reports.service import LeadFilter, Money, summary
 
 
 class MetricsController(Controller):
@@ -30,13 +30,21 @@ class MetricsController(Controller):
         actor: NamedDependency[Actor],
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
+        team: FromQuery[str | None] = None,
+        partner: FromQuery[str | None] = None,
+        source: FromQuery[str | None] = None,
+        campaign: FromQuery[str | None] = None,
+        product: FromQuery[str | None] = None,
+        region: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
+        """Each filter given narrows the period's leads to those with that value."""
         require_api_key(actor)
         if since and until and as_utc(since) >= as_utc(until):
             raise BadInput("since must be before until.")
         settings = request.app.state.settings
         money = Money(settings.currency, settings.exchange_rates)
-        return (await summary(db_session, since, until, money=money)).as_dict()
+        chosen = LeadFilter(team, partner, source, campaign, product, region)
+        return (await summary(db_session, since, until, money=money, chosen=chosen)).as_dict()
 
 
 ROUTES = [MetricsController]

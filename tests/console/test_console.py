@@ -153,6 +153,8 @@ async def test_dashboard_shows_exact_figures_and_leads(
         "accept_p50": "10 min",
         "accept_p90": "10 min",
         "contact_p50": "10 min",
+        "contact_p90": "10 min",
+        "sla_breaches": "1",
         "unassigned": "1",
     }
     assert lead_rows(document) == [
@@ -257,7 +259,7 @@ async def test_console_bad_cursor_shows_newest_leads(
     assert lead_rows(document)[0][0] == known_leads["unassigned"]
 
 
-async def test_figures_fragment_polls_itself(
+async def test_figures_fragment_refreshes_on_live_events(
     client: Client, sessions: Any, known_leads: dict[str, str]
 ) -> None:
     await sign_in(client, sessions)
@@ -268,7 +270,7 @@ async def test_figures_fragment_polls_itself(
     assert response.text.lstrip().startswith('<section id="figures"')
     assert (section.attrs["hx-get"], section.attrs["hx-trigger"]) == (
         "/console/figures?since=2020-01-01",
-        "every 5s",
+        "sse:lead delay:300ms, every 60s",
     )
     assert figures(section)["pursued"] == "1"
 

@@ -1,7 +1,7 @@
 """console access
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-04 02:30:00.000000
 
 The teams and partner companies each manager manages, the audit log of changes to the
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0013'
-down_revision: str | None = '0010'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,104 @@
+"""The words a lead can be found by: its name, company, email and phone, one row per word.
+
+Rows are kept by a session listener whenever a lead is written with new search fields, so
+every writer (intake, import, the demo) keeps them without knowing about search. A search
+matches each word the manager typed as a prefix of a stored word, through the index on
+``term`` (GLOB on SQLite, LIKE with pattern ops on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import ForeignKey, Index, String, delete, event, insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import get_history
+
+from backend.db import Base
+from backend.pursuit.models import Lead
+
+SEARCHED = ("first_name", "last_name", "company", "email", "phone")
+TERM_LENGTH = 64
+WORD = re.compile(r"[\W_]+")
+
+
+class LeadSearchTerm(Base):
+    __tablename__ = "lead_search_terms"
+    __table_args__ = (
+        Index("ix_lead_search_terms_term", "term", postgresql_ops={"term": "varchar_pattern_ops"}),
+    )
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(TERM_LENGTH), primary_key=True)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so ``José`` is found by ``jose``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str | None) -> list[str]:
+    return [w[:TERM_LENGTH] for w in WORD.split(fold(text or "")) if w]
+
+
+def phone_words(phone: str | None) -> set[str]:
+    """The number's digits with and without the country code: ``5511991234567``, ``11991234567``."""
+    if not phone:
+        return set()
+    found = {"".join(c for c in phone if c.isdigit())}
+    with contextlib.suppress(phonenumbers.NumberParseException):
+        found.add(str(phonenumbers.parse(phone, None).national_number))
+    return {w for w in found if w}
+
+
+def lead_terms(fields: dict[str, Any]) -> set[str]:
+    terms = {
+        w for key in ("first_name", "last_name", "company", "email") for w in words(fields.get(key))
+    }
+    return terms | phone_words(fields.get("phone"))
+
+
+def _changed(lead: Lead) -> bool:
+    return any(get_history(lead, key).has_changes() for key in SEARCHED)
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_terms(session: Session, _context: Any, _instances: Iterable[Any] | None) -> None:
+    """New leads get their words; a lead whose searched fields changed gets them anew."""
+    new = [obj for obj in session.new if isinstance(obj, Lead)]
+    changed = [obj for obj in session.dirty if isinstance(obj, Lead) and _changed(obj)]
+    if not new and not changed:
+        return
+    pending = session.info.setdefault("search_terms", {"new": [], "changed": []})
+    pending["new"].extend(new)
+    pending["changed"].extend(changed)
+
+
+@event.listens_for(Session, "after_flush")
+def _write_terms(session: Session, _context: Any) -> None:
+    pending = session.info.pop("search_terms", None)
+    if not pending:
+        return
+    connection = session.connection()
+    if pending["changed"]:
+        renewed = [lead.id for lead in pending["changed"]]
+        connection.execute(delete(LeadSearchTerm).where(LeadSearchTerm.lead_id.in_(renewed)))
+    leads = pending["new"] + pending["changed"]
+    rows = [
+        {"lead_id": lead.id, "term": term}
+        for lead in leads
+        for term in sorted(lead_terms({key: getattr(lead, key) for key in SEARCHED}))
+    ]
+    if rows:
+        connection.execute(insert(LeadSearchTerm), rows)
+
+
+# The leads list pages newest first, with or without a status, by these keys alone.
+Index("ix_leads_received_id", Lead.received_at, Lead.id)
+Index("ix_leads_status_received_id", Lead.status, Lead.received_at, Lead.id)
