@@ -73,6 +73,7 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 def _routes() -> list[Any]:
     from backend.console.controllers import ROUTES as console_routes
+    from backend.identity.controllers import ROUTES as identity_routes
     from backend.intake.controllers import ROUTES as intake_routes
     from backend.notify.controllers import ROUTES as notify_routes
     from backend.pursuit.controllers import ROUTES as pursuit_routes
@@ -91,6 +92,7 @@ def _routes() -> list[Any]:
         *notify_routes,
         *console_routes,
         *rep_routes,
+        *identity_routes,
         create_static_files_router(path="/static", directories=[PROJECT / "static"]),
     ]
 

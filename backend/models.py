@@ -2,6 +2,7 @@
 
 from backend.access.models import AgentLink, ApiKey, IdempotentReply, SignInLink, User
 from backend.db import Base
+from backend.identity.models import ProspectKey
 from backend.intake.models import Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
@@ -26,6 +27,7 @@ __all__ = [
     "Notification",
     "Offer",
     "Partner",
+    "ProspectKey",
     "PushSubscription",
     "Rotation",
     "Rule",

@@ -19,10 +19,15 @@ MAX_WHY_CHARS = 500  # a routing explanation, cut before it buries the link
 ELLIPSIS = "…"
 PRIVATE_LINK_NOTE = "This link opens your own leads; please do not forward it."
 
-WITHDRAWN_TITLES = {"taken": "Lead taken by a colleague", "reassigned": "Lead reassigned"}
+WITHDRAWN_TITLES = {
+    "taken": "Lead taken by a colleague",
+    "reassigned": "Lead reassigned",
+    "merged": "Lead merged",
+}
 WITHDRAWN_REASONS = {
     "taken": "Another rep accepted it first.",
     "reassigned": "It has been given to someone else.",
+    "merged": "A manager merged it into another lead of the same prospect.",
 }
 
 
@@ -92,6 +97,21 @@ def overdue_notice(
     }
     if due_at:
         fields["due_at"] = due_at.isoformat()
+    return Notice(title, summary, encode_push_payload(fields), action="Open the lead")
+
+
+def repeat_notice(offer: Offer, lead: Lead, through: str, base_url: str) -> Notice:
+    """Tell the lead's agent that its prospect asked again; ``through`` names the inlet."""
+    title = _clip(f"Asked again: {_lead_name(lead)}", MAX_TITLE_CHARS)
+    summary = f"{_lead_details(lead)}. The same prospect asked again, through {through}."
+    fields = {
+        "title": title,
+        "body": summary,
+        "kind": "inquiry_coalesced",
+        "lead_id": lead.id,
+        "offer_id": offer.id,
+        "url": f"{base_url}/app?offer={offer.id}",
+    }
     return Notice(title, summary, encode_push_payload(fields), action="Open the lead")
 
 
