@@ -20,8 +20,6 @@ from rapidfuzz.distance import JaroWinkler
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
-from backend.errors import BadInput
 from backend.identity.keys import ProspectKeys, prospect_keys
 from backend.identity.models import ProspectKey
 
@@ -29,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_ENV = "PURSUIT_COALESCE_WINDOW_DAYS"
 DEFAULT_WINDOW_DAYS = 30.0
+MAX_WINDOW_DAYS = 3650.0
 EXACT_KINDS = ("email", "phone")
 # Name parts by Jaro-Winkler similarity: at least SAME_NAME counts as the same name,
 # below OTHER_NAME as another person ("Anna"/"Peter"), between as a likely typo.
@@ -44,14 +43,22 @@ SCORE_DIGITS = 3
 
 
 def window() -> timedelta:
-    """How far back a repeat inquiry joins an open lead; ``PURSUIT_COALESCE_WINDOW_DAYS``."""
-    raw = os.environ.get(WINDOW_ENV) or str(DEFAULT_WINDOW_DAYS)
+    """How far back a repeat inquiry joins an open lead; ``PURSUIT_COALESCE_WINDOW_DAYS``.
+
+    Read on every intake, so a changed setting applies without a restart. A value that
+    is not a number of days from 0 to 3650 is ignored with a warning: intake must not
+    refuse inquiries over a setting.
+    """
+    raw = os.environ.get(WINDOW_ENV) or ""
     try:
-        days = float(raw)
+        days = float(raw) if raw else DEFAULT_WINDOW_DAYS
     except ValueError:
         days = -1.0
-    if not 0 <= days <= 3650:
-        raise BadInput(f"{WINDOW_ENV} is {raw!r}; give a number of days from 0 to 3650.")
+    if not 0 <= days <= MAX_WINDOW_DAYS:
+        logger.warning(
+            "coalescing window ignored setting=%s days=%s", WINDOW_ENV, DEFAULT_WINDOW_DAYS
+        )
+        days = DEFAULT_WINDOW_DAYS
     return timedelta(days=days)
 
 
@@ -269,7 +276,3 @@ async def move_keys(
     if inquiry_id is not None:
         query = query.where(ProspectKey.inquiry_id == inquiry_id)
     await session.execute(query.values(lead_id=to_lead_id))
-
-
-def evidence_since(now: datetime | None = None) -> datetime:
-    return (now or utcnow()) - window()

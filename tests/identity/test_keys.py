@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from backend.errors import BadInput
-from backend.identity.coalescing import Filed, name_scores, person_scores
+from backend.identity.coalescing import Filed, name_scores, person_scores, window
 from backend.identity.keys import company_key, email_key, fold, phone_key, prospect_keys
 from backend.identity.service import normalize_email, split_phone
 
@@ -154,3 +156,15 @@ def test_same_name_with_nothing_else_shared_is_not_enough() -> None:
     keys = prospect_keys(first_name="Rita", last_name="Lima", city="Recife")
 
     assert person_scores(keys, filed("rita", "lima", city="curitiba")) is None
+
+
+@pytest.mark.parametrize(("setting", "days"), [(None, 30), ("7", 7), ("0.5", 0.5), ("soon", 30)])
+def test_window_comes_from_the_setting_or_defaults_to_30_days(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, days: float
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("PURSUIT_COALESCE_WINDOW_DAYS", raising=False)
+    else:
+        monkeypatch.setenv("PURSUIT_COALESCE_WINDOW_DAYS", setting)
+
+    assert window() == timedelta(days=days)
