@@ -66,21 +66,25 @@ def phone_key(e164: str | None, extension: str | None = None) -> str | None:
 
 
 @cache
-def legal_suffixes() -> tuple[tuple[str, ...], ...]:
-    """Folded legal-form terms as word sequences, longest first."""
+def legal_suffixes() -> dict[int, frozenset[tuple[str, ...]]]:
+    """Folded legal-form terms as word sequences, by their number of words."""
     terms = {tuple(fold(line).split()) for line in SUFFIX_FILE.read_text("utf-8").splitlines()}
-    return tuple(sorted((t for t in terms if t), key=len, reverse=True))
+    by_length: dict[int, set[tuple[str, ...]]] = {}
+    for term in filter(None, terms):
+        by_length.setdefault(len(term), set()).add(term)
+    return {n: frozenset(by_length[n]) for n in sorted(by_length, reverse=True)}
 
 
 def company_key(name: str | None) -> str:
     """The folded company name without its trailing legal forms ("Lima Energia Ltda.")."""
     words = fold(name).split()
+    suffixes = legal_suffixes()
     stripped = True
     while stripped:
         stripped = False
-        for suffix in legal_suffixes():
-            if len(words) > len(suffix) and tuple(words[-len(suffix) :]) == suffix:
-                words, stripped = words[: -len(suffix)], True
+        for length, terms in suffixes.items():
+            if len(words) > length and tuple(words[-length:]) in terms:
+                words, stripped = words[:-length], True
                 break
     return " ".join(words)
 
