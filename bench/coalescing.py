@@ -4,6 +4,7 @@ Run from the repository root, with the ``bench`` extra installed for the baselin
 
     .venv/bin/uv pip install --python .venv/bin/python -e '.[bench]'
     .venv/bin/python bench/coalescing.py [--data DIR] [--prospects N] [--lookups N]
+                                         [--part all|accuracy|speed]
 
 1. Accuracy. Every record of each ground-truth set goes through the product's own
    ``submit_inquiry`` on a fresh, migrated SQLite database, in a shuffled order; records
