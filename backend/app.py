@@ -86,6 +86,7 @@ def _routes() -> list[Any]:
     from backend.console.rules import ROUTES as console_rule_routes
     from backend.console.summary import ROUTES as console_summary_routes
     from backend.crm.controllers import ROUTES as crm_routes
+    from backend.identity.controllers import ROUTES as identity_routes
     from backend.intake.controllers import ROUTES as intake_routes
     from backend.intake.inlet_controllers import ROUTES as inlet_routes
     from backend.notify.controllers import ROUTES as notify_routes
@@ -114,6 +115,7 @@ def _routes() -> list[Any]:
         *console_rule_routes,
         *console_routes,
         *rep_routes,
+        *identity_routes,
         create_static_files_router(path="/static", directories=[PROJECT / "static"]),
     ]
 

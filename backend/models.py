@@ -15,6 +15,7 @@ from backend.access.models import (
 from backend.console.models import LeadSearchTerm
 from backend.crm.models import CrmConnection, CrmInboundEvent, CrmLink, CrmOutboxItem
 from backend.db import Base
+from backend.identity.models import ProspectKey
 from backend.intake.models import Inlet, Inquiry, LeadValue
 from backend.notify.models import Notification, PushSubscription
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
@@ -49,6 +50,7 @@ __all__ = [
     "Offer",
     "Partner",
     "PartnerLink",
+    "ProspectKey",
     "PushSubscription",
     "Rotation",
     "Rule",

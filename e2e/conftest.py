@@ -140,13 +140,13 @@ def created(response: httpx.Response) -> dict[str, Any]:
 
 
 def lead_body(external_id: str, company: str, **fields: Any) -> dict[str, Any]:
+    """A prospect of its own for each external id: its own email, no phone unless given."""
     return {
         "source": "web",
         "external_id": external_id,
         "first_name": "Rita",
         "last_name": "Lima",
         "email": f"{external_id}@example.org",
-        "phone": "+55 11 99123-4567",
         "company": company,
         "country": "BR",
         "region": "SP",
@@ -195,7 +195,8 @@ def seeded(api: httpx.Client) -> Seed:
         )
     )
     link = created(api.post(f"/api/v1/agents/{agent['id']}/links"))
-    lead = created(api.post("/api/v1/leads", json=lead_body("e2e-1", "Lima Energia")))
+    body = lead_body("e2e-1", "Lima Energia", phone="+55 11 99123-4567")
+    lead = created(api.post("/api/v1/leads", json=body))
     return Seed(agent["id"], link["url"], lead["lead_id"], lead["offer"]["id"], "Lima Energia")
 
 

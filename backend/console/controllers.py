@@ -617,7 +617,7 @@ async def _lead_page(
         lead=journey.lead,
         steps=service.timeline(journey),
         agents_to_offer=await service.assignable_agents(session, scope),
-        can_split=service.splitter() is not None and len(journey.inquiries) > 1,
+        can_split=len(journey.inquiries) > 1,
         done=message,
         problem=problem,
     )

@@ -22,6 +22,7 @@ from backend.console.charts import Chart
 from backend.console.leads import LeadQuery
 from backend.console.scope import EVERYTHING, Scope
 from backend.errors import BadInput, NotFound
+from backend.identity.corrections import split_inquiry
 from backend.intake.service import inquiries_for_lead
 from backend.pursuit import service as pursuit
 from backend.reports.breakdown import Breakdown, Slice, cut, decline_reasons
@@ -768,23 +769,11 @@ async def mark_spam(session: AsyncSession, lead_id: str, scope: Scope, by: str) 
     await pursuit.mark_spam(session, lead_id, actor=by)
 
 
-def splitter() -> Any | None:
-    """Coalescing's ``split_inquiry``, when this build has it."""
-    try:
-        from backend.identity import coalescing  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return getattr(coalescing, "split_inquiry", None)
-
-
 async def split_out(
     session: AsyncSession, lead_id: str, inquiry_id: str, scope: Scope, by: str
 ) -> None:
     """Move one inquiry of a coalesced lead out to a lead of its own."""
-    split = splitter()
-    if split is None:
-        raise BadInput("Splitting inquiries is not available in this version.")
     journey = await lead_journey(session, lead_id, scope)
     if len(journey.inquiries) < 2 or inquiry_id not in {i.id for i in journey.inquiries}:
         raise BadInput("Only an inquiry of a lead with several inquiries can be split out.")
-    await split(session, inquiry_id, by)
+    await split_inquiry(session, inquiry_id, by)

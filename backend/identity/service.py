@@ -1,4 +1,8 @@
-"""Recognising people: email addresses and phone numbers in their canonical forms."""
+"""Recognising people: email addresses and phone numbers in their canonical forms.
+
+What is stored keeps the prospect's own spelling where it may matter (the mailbox part of
+an address); the folded forms that decide "same prospect" live in ``backend.identity.keys``.
+"""
 
 from __future__ import annotations
 
@@ -20,26 +24,49 @@ def normalize_email(raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        # Mailbox names are case-blind at every provider that matters; one prospect
-        # writing Rita@ once and rita@ later is still one prospect.
-        return validate_email(raw, check_deliverability=False).normalized.lower()
+        # The domain is lower-cased and Unicode-normalized; the mailbox part is kept as
+        # written, since a few mail servers still tell its cases apart.
+        return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise BadInput(f"email {raw!r} is not a valid address: {exc}", field="email") from exc
 
 
 def normalize_phone(raw: str | None, country: str | None) -> str | None:
+    return split_phone(raw, country)[0]
+
+
+def split_phone(raw: str | None, country: str | None) -> tuple[str | None, str | None]:
+    """The number in E.164 and its extension apart; ``country`` is the default region.
+
+    A national number with no country is refused rather than guessed: read as some
+    other country's, it would reach a stranger and match the wrong prospect.
+    """
     raw = clean(raw)
     if raw is None:
-        return None
+        return None, None
+    if country is None and not raw.startswith("+"):
+        raise BadInput(
+            f"phone {raw!r} has no country code and no country was given to read it in; "
+            "write it as +<country code> <number>, or give the country.",
+            field="phone",
+        )
     try:
         number = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException as exc:
         raise BadInput(
             f"phone {raw!r} is not a phone number: {str(exc).rstrip('.')}.", field="phone"
         ) from exc
-    if not phonenumbers.is_possible_number(number):
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        raise BadInput(
+            f"phone {raw!r} has no area code; write the whole number as dialled from "
+            "elsewhere in the country, or with + and the country code.",
+            field="phone",
+        )
+    if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise BadInput(f"phone {raw!r} has the wrong number of digits.", field="phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, number.extension or None
 
 
 def iso_code(value: str | None, length: int, field: str, example: str) -> str | None:

@@ -42,10 +42,16 @@ def intake_json(result: IntakeResult) -> dict[str, Any]:
     }
 
 
-LEAD_STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned")
-
-
-LEAD_STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned")
+LEAD_STATUSES = (
+    "routing",
+    "offered",
+    "accepted",
+    "contacted",
+    "won",
+    "lost",
+    "unassigned",
+    "merged",
+)
 
 
 class IntakeController(Controller):
@@ -62,7 +68,8 @@ class IntakeController(Controller):
         data: JSONBody[LeadIn],
         idempotency_key: IdempotencyKey,
     ) -> Response[Any]:
-        """201 with a new lead; 200 when the inquiry replays an earlier one."""
+        """201 with a new lead; 200 when the inquiry joined its prospect's open lead
+        (``coalesced``) or replays an earlier one."""
         require_api_key(actor)
 
         async def action() -> tuple[int, dict[str, Any]]:

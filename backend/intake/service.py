@@ -14,13 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.errors import BadInput
+from backend.errors import BadInput, NotFound
 from backend.geo import service as geo
-from backend.identity.service import iso_code, normalize_email, normalize_phone
+from backend.identity import coalescing
+from backend.identity.service import iso_code, normalize_email, split_phone
 from backend.intake.models import Inquiry, LeadValue
 from backend.intake.schemas import LeadIn
 from backend.pursuit import service as pursuit
 from backend.pursuit.models import Lead, Offer
+
+OPEN_STATUSES = ("routing", "offered", "accepted", "contacted", "unassigned")
+CLOSED_STATUSES = ("won", "lost")
+STALLED_AFTER = timedelta(minutes=2)  # an inquiry still "received" this long was interrupted
+# Blank fields of an open lead that a repeat inquiry may fill in; nothing is overwritten.
+FILLABLE = ("first_name", "last_name", "email", "phone", "phone_extension", "company", "city")
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +96,14 @@ def normalize(data: LeadIn) -> dict[str, Any]:
     currency = iso_code(data.currency, 3, "currency", "BRL")
     _check_sizes(data)
 
+    phone, extension = split_phone(data.phone, country)
     fields = {
         "source": source,
         "first_name": _clean(data.first_name),
         "last_name": _clean(data.last_name),
         "email": normalize_email(data.email),
-        "phone": normalize_phone(data.phone, country),
+        "phone": phone,
+        "phone_extension": extension,
         "company": _clean(data.company),
         "country": country,
         "region": _clean(data.region),
@@ -173,7 +182,8 @@ async def find_inquiry(session: AsyncSession, source: str, external_id: str) -> 
 async def _replay(session: AsyncSession, inquiry: Inquiry) -> IntakeResult:
     lead = await session.get(Lead, inquiry.lead_id) if inquiry.lead_id else None
     offer = await pursuit.current_offer(session, lead.id) if lead else None
-    return IntakeResult(inquiry, lead, offer, created=False)
+    coalesced = inquiry.status == "coalesced"
+    return IntakeResult(inquiry, lead, offer, created=False, coalesced=coalesced)
 
 
 def _received_at(stated: datetime | None, arrived: datetime) -> datetime:
@@ -196,7 +206,7 @@ async def submit_inquiry(
     received_at = _received_at(data.received_at, arrived)
     external_id = _clean(data.external_id)
     if external_id and (found := await find_inquiry(session, fields["source"], external_id)):
-        if found.lead_id is None:
+        if found.lead_id is None and _interrupted(found, arrived):
             # A retry of an inquiry that was stored but failed: process it again.
             found.payload, found.status, found.error = msgspec.to_builtins(data), "received", None
             await session.commit()
@@ -224,25 +234,96 @@ async def submit_inquiry(
     return await _open_lead(session, inquiry, fields, now or utcnow())
 
 
+def _interrupted(inquiry: Inquiry, now: datetime) -> bool:
+    """A stored inquiry without a lead is processed again if it failed or was cut off;
+    one still being processed by a concurrent request is left to that request."""
+    return inquiry.status == "failed" or inquiry.received_at <= now - STALLED_AFTER
+
+
 async def _open_lead(
     session: AsyncSession, inquiry: Inquiry, fields: dict[str, Any], now: datetime
 ) -> IntakeResult:
+    """Attach the inquiry to its prospect's open lead, or open and route a new lead."""
     inquiry_id, received_at = inquiry.id, inquiry.received_at
     try:
-        if fields["value"] is not None:
-            fields["value_basis"] = "stated"
-        elif configured := await expected_value(session, fields["source"], fields["product"]):
-            fields["value"], configured_currency = configured
-            fields["currency"] = fields["currency"] or configured_currency
-            fields["value_basis"] = "expected"
-        lead, offer = await pursuit.open_lead(session, fields, received_at, now)
-        inquiry.lead_id, inquiry.status = lead.id, "processed"
+        keys = coalescing.keys_of(fields)
+        await coalescing.lock_keys(session, keys)
+        matches = await coalescing.find_prospects(session, keys, received_at - coalescing.window())
+        open_lead, match, previous = await _placement(session, matches)
+        if open_lead is not None and match is not None:
+            result = await _coalesce(session, inquiry, open_lead, match, fields, now)
+        else:
+            await _set_value(session, fields)
+            lead, offer = await pursuit.open_lead(
+                session, fields, received_at, now, previous=_returning(previous, matches)
+            )
+            inquiry.lead_id, inquiry.status = lead.id, "processed"
+            result = IntakeResult(inquiry, lead, offer, created=True)
+        coalescing.file_keys(session, keys, inquiry.lead_id or "", inquiry_id, received_at)
         await session.commit()
     except Exception as exc:
         await session.rollback()
         await _mark_failed(session, inquiry_id, exc)
         raise
-    return IntakeResult(inquiry, lead, offer, created=True)
+    return result
+
+
+async def _set_value(session: AsyncSession, fields: dict[str, Any]) -> None:
+    if fields["value"] is not None:
+        fields["value_basis"] = "stated"
+    elif configured := await expected_value(session, fields["source"], fields["product"]):
+        fields["value"], configured_currency = configured
+        fields["currency"] = fields["currency"] or configured_currency
+        fields["value_basis"] = "expected"
+
+
+async def _placement(
+    session: AsyncSession, matches: list[coalescing.Match]
+) -> tuple[Lead | None, coalescing.Match | None, Lead | None]:
+    """The best-evidenced open lead and its match, else the latest closed lead."""
+    if not matches:
+        return None, None, None
+    found = await session.scalars(select(Lead).where(Lead.id.in_([m.lead_id for m in matches])))
+    leads = {lead.id: lead for lead in found.all()}
+    for match in matches:
+        lead = leads.get(match.lead_id)
+        if lead is not None and lead.status in OPEN_STATUSES:
+            return lead, match, None
+    closed = [leads[m.lead_id] for m in matches if leads.get(m.lead_id)]
+    closed = [lead for lead in closed if lead.status in CLOSED_STATUSES]
+    return None, None, max(closed, key=lambda lead: lead.received_at, default=None)
+
+
+def _returning(
+    previous: Lead | None, matches: list[coalescing.Match]
+) -> pursuit.ReturningProspect | None:
+    if previous is None:
+        return None
+    match = next(m for m in matches if m.lead_id == previous.id)
+    return pursuit.ReturningProspect(previous.id, previous.owner_id, match.evidence())
+
+
+async def _coalesce(
+    session: AsyncSession,
+    inquiry: Inquiry,
+    lead: Lead,
+    match: coalescing.Match,
+    fields: dict[str, Any],
+    now: datetime,
+) -> IntakeResult:
+    for name in FILLABLE:
+        if getattr(lead, name) is None and fields.get(name) is not None:
+            setattr(lead, name, fields[name])
+    inquiry.lead_id, inquiry.status = lead.id, "coalesced"
+    data = {"inquiry_id": inquiry.id, "source": inquiry.source, "inlet": inquiry.inlet}
+    offer = await pursuit.note_repeat_inquiry(session, lead, {**data, **match.evidence()}, now)
+    logger.info(
+        "inquiry coalesced inquiry_id=%s lead_id=%s keys=%s",
+        inquiry.id,
+        lead.id,
+        ",".join(sorted(match.keys)),
+    )
+    return IntakeResult(inquiry, lead, offer, created=False, coalesced=True)
 
 
 async def _mark_failed(session: AsyncSession, inquiry_id: str, exc: Exception) -> None:
@@ -256,3 +337,17 @@ async def _mark_failed(session: AsyncSession, inquiry_id: str, exc: Exception) -
 async def inquiries_for_lead(session: AsyncSession, lead_id: str) -> list[Inquiry]:
     query = select(Inquiry).where(Inquiry.lead_id == lead_id).order_by(Inquiry.received_at)
     return list((await session.scalars(query)).all())
+
+
+async def fields_of_inquiry(session: AsyncSession, inquiry: Inquiry) -> dict[str, Any]:
+    """The lead fields a stored inquiry makes, as intake made them, value included."""
+    fields = normalize(msgspec.convert(inquiry.payload, LeadIn, strict=False))
+    await _set_value(session, fields)
+    return fields
+
+
+async def get_inquiry(session: AsyncSession, inquiry_id: str) -> Inquiry:
+    inquiry = await session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise NotFound(f"There is no inquiry {inquiry_id!r}.")
+    return inquiry

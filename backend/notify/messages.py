@@ -33,12 +33,14 @@ PRIVATE_LINK_NOTE = N_("This link opens your own leads; please do not forward it
 WITHDRAWN_TITLES = {
     "taken": N_("Lead taken by a colleague"),
     "reassigned": N_("Lead reassigned"),
+    "merged": N_("Lead merged"),
 }
 WITHDRAWN_TITLE = N_("Lead withdrawn")
 WITHDRAWN_REASON = N_("It was withdrawn from you.")
 WITHDRAWN_REASONS = {
     "taken": N_("Another rep accepted it first."),
     "reassigned": N_("It has been given to someone else."),
+    "merged": N_("A manager merged it into another lead of the same prospect."),
 }
 
 
@@ -148,6 +150,30 @@ def overdue_notice(
     }
     if due_at:
         fields["due_at"] = due_at.isoformat()
+    action = _("Open the lead")
+    return Notice(title, summary, encode_push_payload(fields), action=action, locale=locale)
+
+
+def repeat_notice(
+    offer: Offer, lead: Lead, through: str, base_url: str, agent: Agent | None = None
+) -> Notice:
+    """Tell the lead's agent that its prospect asked again; ``through`` names the inlet."""
+    locale = agent_locale(agent)
+    _ = translations(locale).gettext
+    name = _lead_name(lead, locale)
+    title = _clip(_("Asked again: %(name)s") % {"name": name}, MAX_TITLE_CHARS)
+    summary = _("%(details)s. The same prospect asked again, through %(inlet)s.") % {
+        "details": _lead_details(lead, locale),
+        "inlet": through,
+    }
+    fields = {
+        "title": title,
+        "body": summary,
+        "kind": "inquiry_coalesced",
+        "lead_id": lead.id,
+        "offer_id": offer.id,
+        "url": f"{base_url}/app?offer={offer.id}",
+    }
     action = _("Open the lead")
     return Notice(title, summary, encode_push_payload(fields), action=action, locale=locale)
 

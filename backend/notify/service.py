@@ -45,6 +45,7 @@ from backend.notify.messages import (
     notice_sms_text,
     offer_notice,
     overdue_notice,
+    repeat_notice,
     withdrawn_notice,
 )
 
@@ -76,7 +77,7 @@ REACHED = frozenset({"sent", "kept"})  # kept: in the outbox, for want of a mail
 SMTP_TIMEOUT_S = 30.0
 MAX_ENDPOINT_LENGTH = 2000
 MAX_ERROR_LENGTH = 1000
-AGENT_NOTICE_TYPES = frozenset({"withdrawn", "contact_overdue"})
+AGENT_NOTICE_TYPES = frozenset({"withdrawn", "contact_overdue", "inquiry_coalesced"})
 OUR_FAULT_STATUSES = frozenset({400, 413})  # we sent something malformed or too large
 MAX_PUSH_ATTEMPTS = 4
 RETRY_BASE_S = 1.0  # doubled after each failed attempt, unless Retry-After says otherwise
@@ -485,6 +486,8 @@ class Notifier:
             if event.type == "withdrawn":
                 why = str(event.data.get("why") or "")
                 return withdrawn_notice(offer, lead, why, base_url, agent=agent)
+            if event.type == "inquiry_coalesced":
+                return repeat_notice(offer, lead, _inlet_name(event), base_url, agent=agent)
             return overdue_notice(offer, lead, agent, _due_at(event, offer), base_url)
 
         delivery = await self._load(_event_text(event, "offer_id"), compose, event.id)
@@ -842,6 +845,15 @@ def _event_text(event: LeadEvent, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise BadInput(f"A {event.type} event needs {name}; event {event.id} has none.")
     return value
+
+
+def _inlet_name(event: LeadEvent) -> str:
+    """How a repeat inquiry came in, in the words the rep knows: its source and inlet."""
+    source, inlet = event.data.get("source"), event.data.get("inlet")
+    parts = [str(p) for p in (source, inlet) if p]
+    if len(parts) == 2 and parts[0] != parts[1]:
+        return f"{parts[0]} ({parts[1]})"
+    return parts[0] if parts else "another inlet"
 
 
 def _event_ids(event: LeadEvent, name: str) -> list[str]:

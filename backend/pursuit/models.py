@@ -21,6 +21,7 @@ class Lead(IdMixin, Base):
     last_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    phone_extension: Mapped[str | None] = mapped_column(String(16))
     company: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(100))
@@ -41,6 +42,8 @@ class Lead(IdMixin, Base):
     contact_due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The prospect's earlier, closed lead when this one started as their return.
+    previous_lead_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class Offer(IdMixin, Base):

@@ -112,6 +112,8 @@ def lead_summary_json(lead: Lead) -> dict[str, Any]:
         "first_contact_at": iso(lead.first_contact_at),
         "contact_due_at": iso(lead.contact_due_at),
         "closed_at": iso(lead.closed_at),
+        "phone_extension": lead.phone_extension,
+        "previous_lead_id": lead.previous_lead_id,
     }
 
 

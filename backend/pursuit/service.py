@@ -132,10 +132,26 @@ async def current_offer(session: AsyncSession, lead_id: str) -> Offer | None:
     return offer
 
 
+@dataclass(frozen=True)
+class ReturningProspect:
+    """The closed lead a new inquiry's prospect is behind, and the evidence for it."""
+
+    lead_id: str
+    owner_id: str | None
+    evidence: dict[str, Any]
+
+
 async def open_lead(
-    session: AsyncSession, fields: dict[str, Any], received_at: datetime, now: datetime
+    session: AsyncSession,
+    fields: dict[str, Any],
+    received_at: datetime,
+    now: datetime,
+    previous: ReturningProspect | None = None,
 ) -> tuple[Lead, Offer | None]:
-    """Create the lead from normalized fields and route it; the caller commits."""
+    """Create the lead from normalized fields and route it; the caller commits.
+
+    A returning prospect's lead goes to their previous owner first, when still eligible.
+    """
     await session.flush()
     lead = Lead(id=new_id(), **fields, status="routing", received_at=received_at)
     session.add(lead)
@@ -147,11 +163,40 @@ async def open_lead(
         at=received_at,
         data={"source": lead.source},
     )
+    if previous is not None:
+        lead.previous_lead_id = previous.lead_id
+        data = {"previous_lead_id": previous.lead_id, "previous_owner_id": previous.owner_id}
+        record_event(
+            session,
+            lead_id=lead.id,
+            type="returning_prospect",
+            actor="system",
+            at=now,
+            data={**data, "evidence": previous.evidence},
+        )
     # A new lead has no offers or owner for routing's reads to see: it is written once,
     # already routed, together with its decision.
     with session.no_autoflush:
-        offer = await route_lead(session, lead, now, trigger="intake")
+        owner = previous.owner_id if previous else None
+        offer = await route_lead(session, lead, now, trigger="intake", previous_owner=owner)
     return lead, offer
+
+
+async def note_repeat_inquiry(
+    session: AsyncSession, lead: Lead, data: dict[str, Any], now: datetime
+) -> Offer | None:
+    """Put a coalesced inquiry on the lead's journey; the live offer's agent is told."""
+    offer = await current_offer(session, lead.id)
+    if offer is not None:
+        data = {**data, "offer_id": offer.id, "agent_id": offer.agent_id}
+    event = record_event(
+        session, lead_id=lead.id, type="inquiry_coalesced", actor="system", at=now, data=data
+    )
+    if offer is not None:
+        await _tell(session, event)
+    else:
+        await session.flush()
+    return offer
 
 
 async def route_lead(
@@ -160,6 +205,7 @@ async def route_lead(
     now: datetime,
     trigger: str,
     ladder: list[Rule] | None = None,
+    previous_owner: str | None = None,
 ) -> Offer | None:
     """Record a routing decision and make its offers, or send the lead to the manager queue.
 
@@ -169,7 +215,9 @@ async def route_lead(
     if ladder == []:
         choice = routing.Choice(None, explanation="the escalation ladder ends here")
     else:
-        choice = await routing.choose(session, lead, now, lead_id=lead.id, rules=ladder)
+        choice = await routing.choose(
+            session, lead, now, lead_id=lead.id, rules=ladder, previous_owner=previous_owner
+        )
     decision = Decision(
         id=new_id(),
         lead_id=lead.id,
@@ -778,6 +826,31 @@ async def offer_to_agent(
     session.add(offer)
     await session.commit()
     return offer
+
+
+async def close_as_merged(
+    session: AsyncSession, lead: Lead, into_lead_id: str, actor: str, now: datetime
+) -> None:
+    """The lead's inquiries now belong to another lead: its offers end, and it stops counting
+    towards anyone's contact deadline. The caller holds the lead's lock and commits."""
+    live = await session.scalars(
+        select(Offer).where(Offer.lead_id == lead.id, Offer.status.in_(("pending", "accepted")))
+    )
+    for offer in live.all():
+        offer.status, offer.decided_at, offer.withdrawn_reason = "withdrawn", now, "merged"
+        data = {"offer_id": offer.id, "agent_id": offer.agent_id, "why": "merged"}
+        event = record_event(
+            session, lead_id=lead.id, type="withdrawn", actor=actor, at=now, data=data
+        )
+        await _tell(session, event)
+    lead.status, lead.closed_at, lead.contact_due_at = "merged", now, None
+    data = {"into_lead_id": into_lead_id}
+    record_event(session, lead_id=lead.id, type="merged_into", actor=actor, at=now, data=data)
+
+
+async def lock_lead(session: AsyncSession, lead_id: str) -> Lead:
+    """The lead with its row locked until commit; NotFound when there is none."""
+    return await _locked_lead(session, lead_id)
 
 
 async def _locked_lead(session: AsyncSession, lead_id: str) -> Lead:

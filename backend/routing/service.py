@@ -96,8 +96,12 @@ async def choose(
     facts: RoutingFacts | None = None,
     lock: bool = True,
     draws: random.Random | None = None,
+    previous_owner: str | None = None,
 ) -> Choice:
     """Try rules in order until one has an eligible agent.
+
+    ``previous_owner`` names the owner of the prospect's earlier lead when intake knows it;
+    otherwise the latest owner of a lead with the same email or phone is looked up.
 
     Without ``rules`` every active rule whose conditions hold is tried by priority. With
     an escalation ladder, each step's pool is tried whatever its conditions: naming a
@@ -111,7 +115,7 @@ async def choose(
     if rules is None:
         rules = await database.active_rules()
     history = await facts.history(lead_id)
-    previous = await facts.previous_owner(lead, lead_id)
+    previous = previous_owner or await facts.previous_owner(lead, lead_id)
     tried: list[dict[str, Any]] = []
     passed_over: dict[str, Candidate] = {}
     clock, view = Clock(now), LeadView.of(lead)

@@ -281,7 +281,7 @@ async def test_send_back_routes_again_and_spam_leaves_the_figures(
     assert ids(listed) == [teams["us"]]
 
 
-async def test_split_button_only_with_coalescing_and_several_inquiries(
+async def test_split_button_only_on_a_lead_with_several_inquiries(
     client: Client, sessions: Any, teams: dict[str, str]
 ) -> None:
     await sign_in(client, sessions)
@@ -289,6 +289,32 @@ async def test_split_button_only_with_coalescing_and_several_inquiries(
     document = await page(client, f"/console/leads/{teams['br']}")
 
     assert document.all("data-split") == []
+
+
+async def test_split_moves_a_coalesced_inquiry_to_a_lead_of_its_own(
+    client: Client, auth: dict[str, str], sessions: Any, teams: dict[str, str]
+) -> None:
+    again = await post_lead(client, auth, "T9", email="P1@example.org", country="BR")
+    await sign_in(client, sessions)
+    form = await csrf(client)
+    shown = await page(client, f"/console/leads/{teams['br']}")
+    second = again["inquiry_id"]
+
+    response = await client.post(
+        f"/console/leads/{teams['br']}/inquiries/{second}/split", data=form
+    )
+    kept = (await client.get(f"/api/v1/leads/{teams['br']}", headers=auth)).json()
+    apart = (await client.get(f"/api/v1/inquiries/{second}", headers=auth)).json()
+
+    assert (again["coalesced"], again["lead_id"]) == (True, teams["br"])
+    assert len(shown.all("data-split")) == 2
+    assert response.status_code == 303
+    assert [i["id"] for i in kept["inquiries"]] == [
+        i["id"] for i in kept["inquiries"] if i["id"] != second
+    ]
+    assert len(kept["inquiries"]) == 1
+    assert apart["lead_id"] not in (None, teams["br"])
+    assert [e["type"] for e in kept["events"] if e["type"] == "inquiry_split"] == ["inquiry_split"]
 
 
 async def test_lead_page_journey_in_order(

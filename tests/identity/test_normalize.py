@@ -8,8 +8,8 @@ from backend.errors import BadInput
 from backend.identity.service import iso_code, normalize_email, normalize_phone
 
 
-def test_email_compares_without_case() -> None:
-    assert normalize_email("  Rita.Lima@Example.ORG ") == "rita.lima@example.org"
+def test_email_keeps_its_mailbox_and_lower_cases_its_domain() -> None:
+    assert normalize_email("  Rita.Lima@Example.ORG ") == "Rita.Lima@example.org"
 
 
 def test_phone_becomes_e164_with_the_leads_country() -> None:

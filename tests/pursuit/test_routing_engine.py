@@ -323,8 +323,12 @@ async def test_returning_prospect_goes_back_to_their_previous_owner(sessions: Se
         await add_rule(session, "All", [a, b])
         first = await submit(session, "p1", minutes(0), email="rita@example.org")
         await service.accept_offer(session, first.offer.id, agent_id=a, now=minutes(1))
+        await service.log_activity(
+            session, first.lead.id, agent_id=a, kind="call", outcome="won", now=minutes(2)
+        )
         others = await route_many(session, "q", 2)
 
+        # The first lead is closed, so the return opens a lead of its own.
         back = await submit(session, "p2", minutes(5), email="rita@example.org")
         journey = await service.journey(session, back.lead.id)
 
@@ -345,6 +349,9 @@ async def test_returning_prospect_whose_owner_is_away_takes_the_rotation(
         await add_rule(session, "All", [a, b])
         first = await submit(session, "p1", minutes(0), phone="+55 11 99123-4567")
         await service.accept_offer(session, first.offer.id, agent_id=a, now=minutes(1))
+        await service.log_activity(
+            session, first.lead.id, agent_id=a, kind="call", outcome="lost", now=minutes(2)
+        )
         await update_agent(session, a, {"out_of_office_until": T0 + timedelta(days=7)})
 
         back = await submit(session, "p2", minutes(5), phone="+55 11 99123-4567")

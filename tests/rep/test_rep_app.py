@@ -38,7 +38,7 @@ async def offered(client: Client, auth: dict[str, str]) -> dict[str, Any]:
     ana = await make_agent(client, auth, "Ana")
     bruno = await make_agent(client, auth, "Bruno")
     await make_rule(client, auth, "Brazil", [ana, bruno], strategy="round_robin")
-    lead = await post_lead(client, auth, "R1", value=12000)
+    lead = await post_lead(client, auth, "R1", value=12000, phone="+55 11 99123-4567")
     assert lead["offer"]["agent_id"] == ana
     return {
         "ana": ana,
@@ -105,7 +105,7 @@ async def test_rep_accept_moves_offer_to_waiting_for_contact(
     assert (lane(fragment, "pending"), lane(fragment, "waiting")) == ([], [offered["lead_id"]])
     assert [a.attrs["href"] for a in card.tags("a")] == [
         "tel:+5511991234567",
-        "mailto:r1@example.org",
+        "mailto:R1@example.org",
         "https://www.openstreetmap.org/search?query=01310-100%2C+SP%2C+BR",
     ]
 

@@ -145,8 +145,10 @@ async def test_replay_changes_nothing_stored(
 
 
 async def test_replay_gives_a_returning_prospect_to_the_same_agent(
-    client: Client, auth: dict[str, str], sessions: Any
+    client: Client, auth: dict[str, str], sessions: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Without a coalescing window the return is a lead of its own, as after a closed lead.
+    monkeypatch.setenv("PURSUIT_COALESCE_WINDOW_DAYS", "0")
     ana = await make_agent(client, auth, "Ana")
     bruno = await make_agent(client, auth, "Bruno")
     for name, hour in (("R1", 9), ("R2", 10)):

@@ -1,0 +1,172 @@
+"""Matching keys: folded forms of a prospect's email, phone, name and company.
+
+A key only ever decides whether two inquiries come from the same person; what is
+stored and shown keeps the address, number and names as the prospect wrote them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+
+SUFFIX_FILE = Path(__file__).parent / "data" / "legal_suffixes.txt"
+# Mailbox providers known to deliver name+tag@ to name@; Gmail also ignores dots.
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+PLUS_TAG_DOMAINS = GMAIL_DOMAINS | {
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "icloud.com",
+    "me.com",
+    "fastmail.com",
+    "protonmail.com",
+    "proton.me",
+}
+# Words that say nothing about which company it is, so they never make a blocking key.
+FILLER_WORDS = frozenset({"the", "and", "of", "group", "holding", "holdings", "&"})
+
+
+def fold(text: str | None) -> str:
+    """Lower case without accents or punctuation, words separated by single spaces."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    letters = (
+        c if c.isalnum() or c == "&" else " " for c in decomposed if not unicodedata.combining(c)
+    )
+    return " ".join("".join(letters).casefold().split())
+
+
+def email_key(address: str | None) -> str | None:
+    """One key for every spelling of a mailbox: case, IDN domain and provider tags folded."""
+    if not address:
+        return None
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    local = unicodedata.normalize("NFC", checked.local_part).casefold()
+    domain = checked.ascii_domain.casefold()
+    if domain in PLUS_TAG_DOMAINS:
+        local = local.split("+", 1)[0]
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}" if local else None
+
+
+def phone_key(e164: str | None, extension: str | None = None) -> str | None:
+    """The E.164 number, with its extension: two desks behind one switchboard stay apart."""
+    if not e164:
+        return None
+    return f"{e164};ext={extension}" if extension else e164
+
+
+@cache
+def legal_suffixes() -> dict[int, frozenset[tuple[str, ...]]]:
+    """Folded legal-form terms as word sequences, by their number of words."""
+    terms = {tuple(fold(line).split()) for line in SUFFIX_FILE.read_text("utf-8").splitlines()}
+    by_length: dict[int, set[tuple[str, ...]]] = {}
+    for term in filter(None, terms):
+        by_length.setdefault(len(term), set()).add(term)
+    return {n: frozenset(by_length[n]) for n in sorted(by_length, reverse=True)}
+
+
+def company_key(name: str | None) -> str:
+    """The folded company name without its trailing legal forms ("Lima Energia Ltda.")."""
+    words = fold(name).split()
+    suffixes = legal_suffixes()
+    stripped = True
+    while stripped:
+        stripped = False
+        for length, terms in suffixes.items():
+            if len(words) > length and tuple(words[-length:]) in terms:
+                words, stripped = words[:-length], True
+                break
+    return " ".join(words)
+
+
+def company_token(company: str) -> str | None:
+    """The first telling word of a folded company key, for blocking."""
+    return next((w for w in company.split() if w not in FILLER_WORDS and len(w) > 1), None)
+
+
+def postal_key(postal_code: str | None) -> str:
+    return "".join(fold(postal_code).split())
+
+
+NAME_BLOCK_LETTERS = 3  # names are filed by their first letters, so a later typo still meets
+
+
+@dataclass(frozen=True)
+class ProspectKeys:
+    """Everything coalescing compares about one inquiry."""
+
+    email: str | None = None
+    phone: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = ""
+
+    @property
+    def named(self) -> bool:
+        return bool(self.first_name or self.last_name)
+
+    def blocks(self) -> list[tuple[str, str]]:
+        """(kind, key) pairs under which this prospect is filed and looked up.
+
+        Each name part is filed with the company's first telling word, the postal code
+        and the city, so a typo in one part or one place still lands on a shared block.
+        An inquiry that names nobody speaks for its company: it is filed by company and
+        postal code, and meets only other such inquiries.
+        """
+        found: list[tuple[str, str]] = []
+        if self.email:
+            found.append(("email", self.email))
+        if self.phone:
+            found.append(("phone", self.phone))
+        token = company_token(self.company)
+        places = {
+            "name_company": token or "",
+            "name_postal": f"{self.country}:{self.postal_code}" if self.postal_code else "",
+            "name_city": f"{self.country}:{self.city}" if self.city else "",
+        }
+        if not self.named:
+            if token and places["name_postal"]:
+                found.append(("company_postal", f"{token}|{places['name_postal']}"))
+            return found
+        parts = (self.last_name, self.first_name)
+        starts = dict.fromkeys(p[:NAME_BLOCK_LETTERS] for p in parts if len(p) > 1)
+        for kind, place in places.items():
+            found += [(kind, f"{start}|{place}") for start in starts if place]
+        return found
+
+
+def prospect_keys(
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    phone_extension: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    company: str | None = None,
+    postal_code: str | None = None,
+    city: str | None = None,
+    country: str | None = None,
+) -> ProspectKeys:
+    return ProspectKeys(
+        email=email_key(email),
+        phone=phone_key(phone, phone_extension),
+        first_name=fold(first_name),
+        last_name=fold(last_name),
+        company=company_key(company),
+        postal_code=postal_key(postal_code),
+        city=fold(city),
+        country=(country or "").upper(),
+    )

@@ -1,0 +1,170 @@
+"""Matching keys and the scores that decide whether two inquiries are one prospect."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from backend.errors import BadInput
+from backend.identity.coalescing import Filed, name_scores, person_scores, window
+from backend.identity.keys import company_key, email_key, fold, phone_key, prospect_keys
+from backend.identity.service import normalize_email, split_phone
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("Rita.Lima@Example.ORG", "rita.lima@example.org"),
+        ("R.i.t.a.Lima+quote@GoogleMail.com", "ritalima@gmail.com"),
+        ("rita.lima+news@outlook.com", "rita.lima@outlook.com"),
+        ("rita.lima+news@example.org", "rita.lima+news@example.org"),
+        ("jose@Bücher.de", "jose@xn--bcher-kva.de"),
+        ("JOSE@xn--bcher-kva.de", "jose@xn--bcher-kva.de"),
+        ("not an address", None),
+        (None, None),
+    ],
+)
+def test_email_key_folds_case_idn_and_provider_tags(address: str | None, key: str | None) -> None:
+    assert email_key(address) == key
+
+
+def test_email_is_stored_with_its_mailbox_as_written() -> None:
+    assert (
+        normalize_email("R.i.t.a.Lima+quote@GoogleMail.com") == "R.i.t.a.Lima+quote@googlemail.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("+44 (0)20 7946 0018", None, ("+442079460018", None)),
+        ("020 7946 0018", "GB", ("+442079460018", None)),
+        ("+1 212-555-0100 ext. 42", None, ("+12125550100", "42")),
+        ("(212) 555-0100 x43", "US", ("+12125550100", "43")),
+        ("(11) 99123-4567", "BR", ("+5511991234567", None)),
+    ],
+)
+def test_phone_splits_into_e164_and_extension(
+    raw: str, country: str | None, expected: tuple[str, str | None]
+) -> None:
+    assert split_phone(raw, country) == expected
+
+
+def test_national_phone_without_country_is_refused() -> None:
+    with pytest.raises(BadInput, match="has no country code and no country was given"):
+        split_phone("020 7946 0018", None)
+
+
+def test_phone_without_area_code_is_refused() -> None:
+    with pytest.raises(BadInput, match="has no area code"):
+        split_phone("386-5286", "US")
+
+
+def test_phone_key_keeps_extensions_apart() -> None:
+    assert phone_key("+12125550100", "42") == "+12125550100;ext=42"
+    assert phone_key("+12125550100", None) == "+12125550100"
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Müller Technik GmbH", "muller technik"),
+        ("Mueller-Technik G.m.b.H.", "mueller technik"),
+        ("Lima Energia Ltda.", "lima energia"),
+        ("ACME, Inc.", "acme"),
+        ("Acme Holdings Pty Ltd", "acme holdings"),
+        ("Construções Silva S.A.", "construcoes silva"),
+        ("Ltd", "ltd"),
+    ],
+)
+def test_company_key_strips_legal_forms_and_accents(name: str, key: str) -> None:
+    assert company_key(name) == key
+
+
+def test_fold_drops_accents_case_and_punctuation() -> None:
+    assert fold("  José  d'Ávila-Núñez ") == "jose d avila nunez"
+
+
+def test_blocks_file_each_name_start_with_company_postal_code_and_city() -> None:
+    keys = prospect_keys(
+        email="Rita@Example.org",
+        first_name="Rita",
+        last_name="Lima",
+        company="Lima Energia Ltda",
+        postal_code="01310-100",
+        city="São Paulo",
+        country="br",
+    )
+
+    assert keys.blocks() == [
+        ("email", "rita@example.org"),
+        ("name_company", "lim|lima"),
+        ("name_company", "rit|lima"),
+        ("name_postal", "lim|BR:01310100"),
+        ("name_postal", "rit|BR:01310100"),
+        ("name_city", "lim|BR:sao paulo"),
+        ("name_city", "rit|BR:sao paulo"),
+    ]
+
+
+def test_an_inquiry_naming_nobody_is_filed_by_company_and_postal_code() -> None:
+    keys = prospect_keys(company="The Acme Group Ltd", postal_code="10115", country="DE")
+
+    assert keys.blocks() == [("company_postal", "acme|DE:10115")]
+
+
+def filed(first: str, last: str, company: str = "", postal: str = "", city: str = "") -> Filed:
+    return Filed(first, last, company, postal, city)
+
+
+def test_name_scores_allow_swapped_parts() -> None:
+    keys = prospect_keys(first_name="Lima", last_name="Rita")
+
+    assert name_scores(keys, filed("rita", "lima")) == {"first_name": 1.0, "last_name": 1.0}
+
+
+def test_name_scores_refuse_another_first_name() -> None:
+    keys = prospect_keys(first_name="Anna", last_name="Schmidt")
+
+    assert name_scores(keys, filed("peter", "schmidt")) is None
+
+
+def test_person_matches_on_name_and_company_despite_accents_and_suffixes() -> None:
+    keys = prospect_keys(first_name="José", last_name="Müller", company="Müller Technik GmbH")
+
+    scores = person_scores(keys, filed("jose", "muller", company="muller technik"))
+
+    assert scores == {"first_name": 1.0, "last_name": 1.0, "company": 100.0, "points": 9.0}
+
+
+def test_person_with_a_typo_matches_on_name_and_postal_code() -> None:
+    keys = prospect_keys(first_name="Jon", last_name="Smith", postal_code="2600")
+
+    scores = person_scores(keys, filed("john", "smith", postal="2600"))
+
+    assert scores == {"first_name": 0.933, "last_name": 1.0, "postal_code": 1.0, "points": 9.0}
+
+
+def test_same_name_at_another_company_is_another_person() -> None:
+    keys = prospect_keys(first_name="Rita", last_name="Lima", company="Sol Brasil")
+
+    assert person_scores(keys, filed("rita", "lima", company="lima energia")) is None
+
+
+def test_same_name_with_nothing_else_shared_is_not_enough() -> None:
+    keys = prospect_keys(first_name="Rita", last_name="Lima", city="Recife")
+
+    assert person_scores(keys, filed("rita", "lima", city="curitiba")) is None
+
+
+@pytest.mark.parametrize(("setting", "days"), [(None, 30), ("7", 7), ("0.5", 0.5), ("soon", 30)])
+def test_window_comes_from_the_setting_or_defaults_to_30_days(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, days: float
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("PURSUIT_COALESCE_WINDOW_DAYS", raising=False)
+    else:
+        monkeypatch.setenv("PURSUIT_COALESCE_WINDOW_DAYS", setting)
+
+    assert window() == timedelta(days=days)
