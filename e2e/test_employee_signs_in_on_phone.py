@@ -105,7 +105,7 @@ def test_employee_signs_in_on_phone_by_mailed_link(
     button = page.get_by_role("button", name="Sign in on this device")
     expect(button).to_be_visible()
     button.click()
-    page.wait_for_url(f"{mailing_server.url}/app")
+    page.wait_for_url(f"{mailing_server.url}/r/pl_*")
     sessions = page.evaluate("fetch('/api/v1/me/sessions').then((r) => r.json())")
     page.goto(link)
     used = page.locator("[data-message]").inner_text()

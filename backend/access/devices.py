@@ -16,7 +16,8 @@ from sqlalchemy import ForeignKey, String, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.access.service import hash_token
+from backend.access.models import AgentLink
+from backend.access.service import LINK_TOKEN_PREFIX, hash_token
 from backend.db import Base, IdMixin, utcnow
 from backend.errors import NotAuthenticated, NotFound
 from backend.roster.service import employee_by_email
@@ -51,6 +52,8 @@ class DeviceSession(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # The rep-app link this device opens its queue with; signed out together with it.
+    link_id: Mapped[str | None] = mapped_column(ForeignKey("agent_links.id"))
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,20 @@ async def start_device_session(
     return device, cookie
 
 
+async def open_rep_link(session: AsyncSession, device: DeviceSession, ttl: timedelta) -> str:
+    """A rep-app link for the signed-in device, valid as long as its session, revoked with it."""
+    token = LINK_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    link = AgentLink(
+        agent_id=device.agent_id, token_hash=hash_token(token), expires_at=utcnow() + ttl
+    )
+    session.add(link)
+    await session.flush()
+    device.link_id = link.id
+    await session.commit()
+    logger.info("device link opened id=%s agent_id=%s", device.id, device.agent_id)
+    return token
+
+
 # Device sessions
 
 
@@ -208,6 +225,8 @@ async def sign_out_device(session: AsyncSession, agent_id: str, session_id: str)
     if device is None or device.agent_id != agent_id or device.revoked_at is not None:
         raise NotFound(f"There is no signed-in device {session_id!r}.")
     device.revoked_at = utcnow()
+    if device.link_id is not None and (link := await session.get(AgentLink, device.link_id)):
+        link.revoked_at = link.revoked_at or device.revoked_at
     await session.commit()
     logger.info("device session signed out id=%s agent_id=%s", session_id, agent_id)
 

@@ -7,7 +7,7 @@ the roster, and opening a mailed link changes nothing until its button is presse
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -24,6 +24,7 @@ from backend.access.devices import (
     SIGN_IN_LINK_TTL,
     DeviceSession,
     list_device_sessions,
+    open_rep_link,
     request_sign_in,
     sign_in_link_usable,
     sign_out_device,
@@ -244,12 +245,14 @@ class SignInController(Controller):
     ) -> Redirect | Template:
         user_agent = request.headers.get("user-agent")
         try:
-            _device, cookie = await start_device_session(db_session, token, user_agent)
+            device, cookie = await start_device_session(db_session, token, user_agent)
         except NotAuthenticated as exc:
             return render("sign_in_link.html", 401, usable=False, message=exc.message)
+        link = await open_rep_link(db_session, device, timedelta(seconds=DEVICE_COOKIE_MAX_AGE_S))
 
         settings: Settings = request.app.state.settings
-        response = Redirect("/app", status_code=303, headers=NO_STORE)
+        # The queue opens by the device's own link, which the installed app keeps for /app.
+        response = Redirect(f"/r/{link}", status_code=303, headers=NO_STORE)
         response.set_cookie(
             DEVICE_COOKIE,
             cookie,

@@ -13,6 +13,7 @@ import pytest
 from litestar import Litestar
 
 from backend.access.devices import AgentSignInLink, DeviceSession
+from backend.access.models import AgentLink
 from backend.db import utcnow
 from backend.settings import Settings
 from tests.console.html import parse
@@ -186,8 +187,11 @@ async def test_pressing_the_button_signs_this_device_in(
 
     response = await press_sign_in(client, mailed_token(inbox[0]))
 
+    queue = await client.get(response.headers["location"])
+
     assert response.status_code == 303
-    assert response.headers["location"] == "/app"
+    assert response.headers["location"].startswith("/r/pl_")
+    assert (queue.status_code, "Ana" in queue.text) == (200, True)
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("pursuit_device=pd_")
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=34560000" in cookie
@@ -316,11 +320,18 @@ async def test_signing_a_device_out_ends_its_session(
 ) -> None:
     await signed_in(client, app, inbox[0])
     [device] = await rows(sessions, DeviceSession)
+    [link] = await rows(sessions, AgentLink)
 
     signed_out = await client.delete(f"/api/v1/me/sessions/{device.id}")
     after = await client.get("/api/v1/me/sessions")
+    [revoked] = await rows(sessions, AgentLink)
 
     assert signed_out.status_code == 204
+    assert (device.link_id, link.revoked_at, revoked.revoked_at is not None) == (
+        link.id,
+        None,
+        True,
+    )
     assert 'pursuit_device=""' in signed_out.headers["set-cookie"]
     [stored] = await rows(sessions, DeviceSession)
     assert stored.revoked_at is not None

@@ -55,8 +55,10 @@ def upgrade() -> None:
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('last_seen_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('revoked_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+    sa.Column('link_id', sa.String(length=32), nullable=True),
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_device_sessions_agent_id_agents')),
+    sa.ForeignKeyConstraint(['link_id'], ['agent_links.id'], name=op.f('fk_device_sessions_link_id_agent_links')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device_sessions')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_device_sessions_token_hash'))
     )
