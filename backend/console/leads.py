@@ -24,7 +24,17 @@ from backend.pursuit.models import Lead, Offer
 from backend.pursuit.service import decode_cursor, encode_cursor
 from backend.reports.service import LeadFilter, lead_conditions
 
-STATUSES = ("routing", "offered", "accepted", "contacted", "won", "lost", "unassigned", "spam")
+STATUSES = (
+    "routing",
+    "offered",
+    "accepted",
+    "contacted",
+    "won",
+    "lost",
+    "unassigned",
+    "spam",
+    "merged",
+)
 SEARCH_WORDS = 6
 RARE = 2000  # a word with fewer stored matches than this is read through its own index
 EXPORT_BATCH = 1000

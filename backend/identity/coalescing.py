@@ -190,10 +190,9 @@ class Filed:
 
 def _scores(keys: ProspectKeys, kind: str, filed: Filed) -> dict[str, float] | None:
     """What makes the filed prospect the inquiry's; None when it is not strong enough."""
-    if kind == "email":
-        return {}
-    if kind == "phone":
-        # One number with clearly different names is a shared line, not one prospect.
+    if kind in EXACT_KINDS:
+        # One mailbox or number with clearly different names is shared (a family, a front
+        # desk), not one prospect: merging them would hide a lead.
         names = name_scores(keys, filed)
         return {} if names is not None else None
     if kind == "company_postal":

@@ -51,6 +51,7 @@ LEAD_STATUSES = (
     "lost",
     "unassigned",
     "merged",
+    "spam",
 )
 
 

@@ -182,10 +182,11 @@ def inlet_json(inlet: Inlet) -> dict[str, Any]:
 
 
 def form_inputs(inlet: Inlet) -> list[tuple[str, str]]:
-    """The form's (field name, lead field) pairs: its mapping, else name, email, phone…"""
-    if inlet.field_map:
-        return list(inlet.field_map.items())
-    return [(name, name) for name in FORM_FIELDS]
+    """The hosted form's (field name, lead field) pairs: name, email, phone, company and
+    message, each under the name the mapping gives it, then the other mapped fields."""
+    named = {target: name for name, target in inlet.field_map.items()}
+    shown = [(named.get(target, target), target) for target in FORM_FIELDS]
+    return shown + [(name, target) for target, name in named.items() if target not in FORM_FIELDS]
 
 
 def split_name(full: str) -> tuple[str, str | None]:

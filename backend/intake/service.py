@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+from babel.numbers import list_currencies
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,7 @@ STALLED_AFTER = timedelta(minutes=2)  # an inquiry still "received" this long wa
 # Blank fields of an open lead that a repeat inquiry may fill in; nothing is overwritten.
 FILLABLE = ("first_name", "last_name", "email", "phone", "phone_extension", "company", "city")
 
+CURRENCIES = frozenset(list_currencies())
 logger = logging.getLogger(__name__)
 
 FUTURE_SLACK = timedelta(minutes=5)
@@ -94,6 +96,11 @@ def normalize(data: LeadIn) -> dict[str, Any]:
         )
     country = iso_code(data.country, 2, "country", "BR")
     currency = iso_code(data.currency, 3, "currency", "BRL")
+    if currency is not None and currency not in CURRENCIES:
+        raise BadInput(
+            f"currency {currency!r} is not an ISO 4217 currency code such as 'BRL' or 'EUR'.",
+            field="currency",
+        )
     _check_sizes(data)
 
     phone, extension = split_phone(data.phone, country)

@@ -27,6 +27,11 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
         ),
         ({"currency": "reais"}, 422, "currency 'reais' must be a 3-letter ISO code such as 'BRL'."),
         (
+            {"currency": "lol"},
+            422,
+            "currency 'LOL' is not an ISO 4217 currency code such as 'BRL' or 'EUR'.",
+        ),
+        (
             {"received_at": "2999-01-01T00:00:00Z"},
             422,
             "received_at 2999-01-01T00:00:00+00:00 is in the future.",

@@ -294,7 +294,7 @@ async def test_split_button_only_on_a_lead_with_several_inquiries(
 async def test_split_moves_a_coalesced_inquiry_to_a_lead_of_its_own(
     client: Client, auth: dict[str, str], sessions: Any, teams: dict[str, str]
 ) -> None:
-    again = await post_lead(client, auth, "T9", email="P1@example.org", country="BR")
+    again = await post_lead(client, auth, "T9", email="P1@example.org", first_name="Zoé")
     await sign_in(client, sessions)
     form = await csrf(client)
     shown = await page(client, f"/console/leads/{teams['br']}")

@@ -215,6 +215,25 @@ async def test_two_people_at_one_company_stay_two_leads(
     assert peter.json()["lead_id"] != anna.json()["lead_id"]
 
 
+async def test_one_mailbox_under_another_name_is_another_prospect(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    rita = await post(
+        client, auth, "m-1", first_name="Rita", last_name="Lima", email="casa@example.org"
+    )
+
+    pedro = await post(
+        client, auth, "m-2", first_name="Pedro", last_name="Alves", email="CASA@example.org"
+    )
+    again = await post(
+        client, auth, "m-3", first_name="Rita", last_name="Lima", email="casa@example.org"
+    )
+
+    assert pedro.status_code == 201 and pedro.json()["coalesced"] is False
+    assert pedro.json()["lead_id"] != rita.json()["lead_id"]
+    assert (again.status_code, again.json()["lead_id"]) == (200, rita.json()["lead_id"])
+
+
 async def test_inquiry_after_the_window_starts_a_new_lead(
     client: Client, auth: dict[str, str], ana: str
 ) -> None:

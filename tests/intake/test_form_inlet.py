@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -56,8 +57,18 @@ async def test_form_field_mapping_and_extra_fields(
         "budget": "about 5k",
     }
 
+    page = await client.get("/f/quote")
     response = await client.post("/f/quote", files={k: (None, v) for k, v in form.items()})
 
+    shown = re.findall(r'<(?:input|textarea)[^>]*\bname="([^"]+)"', page.text)
+    assert [name for name in shown if name not in ("website", "_csrf_token")] == [
+        "your-name",
+        "your-email",
+        "phone",
+        "company",
+        "note",
+        "cep",
+    ]
     assert response.status_code == 303
     [inquiry] = await _inquiries(sessions)
     assert inquiry.payload["first_name"] == "Rita"
