@@ -11,6 +11,7 @@ PursuitError
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -124,7 +125,29 @@ def validation_error_handler(
     )
 
 
+CSRF_FAILED = "CSRF token verification failed"
+STALE_FORM_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Form expired · Pursuit</title><link rel="stylesheet" href="/static/css/app.css"></head>
+<body><main id="main" class="page"><h1>This form had expired</h1>
+<p>Nothing was changed. Reload the page you came from and try again.</p>
+<p><a class="button" href="{back}">Back</a></p></main></body></html>
+"""
+
+
+def _stale_form(request: Request[Any, Any, Any]) -> Response[Any]:
+    """A browser form whose CSRF token is stale gets a page a person can act on."""
+    referer = request.headers.get("referer", "")
+    same_site = referer.startswith(str(request.base_url).rstrip("/") + "/")
+    back = html.escape(referer if same_site else "/console", quote=True)
+    return Response(STALE_FORM_PAGE.format(back=back), status_code=403, media_type="text/html")
+
+
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if exc.detail == CSRF_FAILED and wants_page and request.headers.get("hx-request") != "true":
+        return _stale_form(request)
     extra = exc.extra if isinstance(exc.extra, dict) else {"errors": exc.extra}
     extra = {"code": HTTP_CODES.get(exc.status_code, "error"), **extra}
     detail = str(exc.detail)

@@ -168,6 +168,26 @@ async def test_console_post_without_csrf_token_is_403_and_the_form_carries_it(
     assert (accepted.status_code, accepted.headers["location"]) == (303, "/console/teams")
 
 
+async def test_a_stale_form_in_a_browser_gets_a_page_that_says_what_to_do(
+    client: Client, sessions: Any
+) -> None:
+    await sign_in_as(client, sessions, "admin@example.com", "admin")
+    await client.get("/console/teams")
+
+    refused = await client.post(
+        "/console/teams",
+        data={"name": "North", "_csrf_token": "stale"},
+        headers={"Accept": "text/html", "Referer": "http://testserver.local/console/teams"},
+    )
+
+    assert (refused.status_code, refused.headers["content-type"]) == (
+        403,
+        "text/html; charset=utf-8",
+    )
+    assert "Nothing was changed. Reload the page you came from and try again." in refused.text
+    assert 'href="http://testserver.local/console/teams"' in refused.text
+
+
 async def test_sign_out_ends_the_session_on_the_server(client: Client, sessions: Any) -> None:
     await sign_in_as(client, sessions, "m@example.com")
     old_cookie = client.cookies["pursuit_session"]
