@@ -30,6 +30,7 @@ from backend.access.service import (
     use_sign_in_link,
     user_scope,
 )
+from backend.access.sessions import rotate_session_id
 from backend.console import leads as lead_list
 from backend.console import service
 from backend.console.formatting import HELPERS, figure_cards, when
@@ -108,9 +109,8 @@ async def start_session(
     request: Request[Any, Any, Any], session: AsyncSession, user: Any
 ) -> Redirect:
     """Remember the user and what they may see; every console page reads both from here."""
-    # TODO: issue a fresh session id here once Litestar's server-side backend can rotate one;
-    # until then an id planted in the browser before sign-in stays the signed-in one.
     scope = await user_scope(session, user)
+    rotate_session_id(request)
     request.set_session(
         {"user_id": user.id, "role": user.role, "email": user.email, **scope.to_session()}
     )

@@ -200,6 +200,22 @@ async def test_sign_out_ends_the_session_on_the_server(client: Client, sessions:
     assert (again.status_code, again.headers["location"]) == (303, "/console/login")
 
 
+async def test_sign_in_gives_a_fresh_session_id_not_a_planted_one(
+    client: Client, sessions: Any
+) -> None:
+    planted = "0123456789abcdef0123456789abcdef"
+    client.cookies.set("pursuit_session", planted)
+
+    await sign_in_as(client, sessions, "m@example.com")
+    signed_in = {c.value for c in client.cookies.jar if c.name == "pursuit_session"} - {planted}
+    client.cookies.clear()
+    client.cookies.set("pursuit_session", planted)
+    with_planted = await client.get("/console")
+
+    assert len(signed_in) == 1
+    assert (with_planted.status_code, with_planted.headers["location"]) == (303, "/console/login")
+
+
 async def test_sessions_survive_a_restart(settings: Settings, sessions: Any) -> None:
     from tests.console.client import running_client
 
