@@ -54,7 +54,9 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
 
 class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class: ClassVar[type[ServerSideSessionBackend]] = RotatingSessionBackend  # type: ignore[misc]
+    _backend_class: ClassVar[type[ServerSideSessionBackend]] = (  # type: ignore[misc]
+        RotatingSessionBackend
+    )
 
 
 def make_store(settings: Settings) -> Store:
