@@ -33,6 +33,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 CHECKPOINT_PAUSE_S = 0.1  # between background checkpoints, so one copies many commits
 # SQLite's own checkpoint inside a commit stays as a backstop at ten times its default.
 BACKSTOP_PAGES = 10_000
+BUSY_TIMEOUT_MS = 30_000
+BEGIN = "BEGIN IMMEDIATE"
 
 
 def utcnow() -> datetime:
@@ -80,44 +82,66 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(BEGIN)
 
     return engine
 
 
 class _SQLiteConnection(aiosqlite.Connection):
-    """An aiosqlite connection that calls SQLite directly while a transaction is open.
+    """An aiosqlite connection that calls SQLite directly whenever that cannot wait.
 
     aiosqlite hands every call to its worker thread and back, which costs more than most
     statements routing sends. Every transaction here begins ``IMMEDIATE`` and so holds the
-    write lock: nothing it runs can wait for another connection, so calls are made in the
-    caller's thread. Connecting and ``BEGIN``, which may wait up to the busy timeout, and
-    ``COMMIT``, which may write a checkpoint to disk, still go through the thread. The
-    hazard: a slow statement inside a transaction holds up the event loop meanwhile.
+    write lock: nothing it runs can wait for another connection, so its statements and
+    its ``COMMIT`` are made in the caller's thread. ``COMMIT`` in WAL mode appends to the
+    log without syncing; the copy into the database file is the checkpointer's work, in
+    its own thread. ``BEGIN`` is first tried at once without waiting; only when another
+    process holds the write lock does it go through the worker thread, which waits up to
+    the busy timeout. Connecting goes through the thread too. The hazard: a slow
+    statement inside a transaction holds up the event loop meanwhile.
     """
 
     checkpoints: _Checkpointer | None = None
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         connection = self._connection
-        inside = self._running and connection is not None and connection.in_transaction
-        if inside and fn != connection.commit:  # type: ignore[union-attr]
-            return fn(*args, **kwargs)
-        done = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-        if self.checkpoints is not None and connection is not None and fn == connection.commit:
-            self.checkpoints.nudge()
-        return done
+        if not self._running or connection is None:
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if connection.in_transaction:
+            done = fn(*args, **kwargs)
+            if fn == connection.commit and self.checkpoints is not None:
+                self.checkpoints.nudge()
+            return done
+        if args[:1] == (BEGIN,):
+            try:
+                return _without_waiting(connection, fn, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                logger.debug("sqlite write lock held elsewhere; waiting in the worker thread")
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         # Closed last, this connection checkpoints the whole log into the database file.
         if self.checkpoints is not None:
             await asyncio.to_thread(self.checkpoints.stop)
         await super().close()
+
+
+def _without_waiting(
+    connection: sqlite3.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """Call ``fn`` with SQLite's busy timeout off, so a held lock fails it at once."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 class _Checkpointer:

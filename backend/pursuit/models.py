@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, IdMixin, utcnow
+
+if TYPE_CHECKING:
+    from backend.routing.models import Decision
 
 
 class Lead(IdMixin, Base):
@@ -72,6 +75,10 @@ class Offer(IdMixin, Base):
     withdrawn_reason: Mapped[str | None] = mapped_column(String(32))
     # push, sms or email: the quickest channel that reached the agent about this offer
     notified_via: Mapped[str | None] = mapped_column(String(16))
+    # Never loaded: they tell the unit of work to write a new lead and decision first, so
+    # a lead, its decision and its offers can go out in one flush.
+    lead: Mapped[Lead] = relationship(lazy="raise")
+    decision: Mapped[Decision | None] = relationship(lazy="raise")
 
 
 class Activity(IdMixin, Base):

@@ -241,9 +241,8 @@ async def route_lead(
         _new_offer(session, lead, agent, choice.rule, decision, now, broadcast_id=broadcast_id)
         for agent in choice.agents
     ]
-    # Without relationships the unit of work would insert offers before their decision.
-    await session.flush()
     session.add_all(offers)
+    await session.flush()
     if not choice.broadcast:
         agent_id = choice.agents[0].id
         await routing.record_turn(

@@ -258,6 +258,10 @@ class AgentProfile:
 
     def unavailability(self, clock: Clock, load: int, offered_today: int) -> list[str]:
         """Why the agent cannot take any lead at the clock's instant, whatever the lead."""
+        return self.absence(clock) + self.overload(load, offered_today)
+
+    def absence(self, clock: Clock) -> list[str]:
+        """Why the agent is not at work at the clock's instant: inactive, away or off hours."""
         reasons: list[str] = []
         if not self.active:
             reasons.append("inactive")
@@ -267,6 +271,11 @@ class AgentProfile:
         hours, zone = self.hours, self.zone
         if hours is not None and zone is not None and not hours.open_at(*clock.local(zone)):
             reasons.append(clock.closed(self.timezone))
+        return reasons
+
+    def overload(self, load: int, offered_today: int) -> list[str]:
+        """Why the agent has no room for another lead: capacity or today's cap reached."""
+        reasons: list[str] = []
         if load >= self.capacity:
             reasons.append(f"at capacity ({load} of {self.capacity} open leads)")
         cap = self.daily_cap

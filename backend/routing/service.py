@@ -149,7 +149,8 @@ async def choose(
 
 async def _hold_back_unreachable(session: AsyncSession, candidates: list[Candidate]) -> None:
     """Agents whose offers kept expiring get nothing until a manager restores them."""
-    gone = await scoring.unreachable_agents(session, [c.agent.id for c in candidates])
+    eligible = [c.agent.id for c in candidates if c.eligible]
+    gone = await scoring.unreachable_agents(session, eligible)
     for c in candidates:
         if c.agent.id in gone:
             c.reasons.append("not reachable: recent offers all expired; a manager can restore")
@@ -160,8 +161,9 @@ async def _draw_scores(
 ) -> None:
     """One Thompson draw from each eligible agent's pursuit score, so strong agents get more
     leads while uncertain newcomers still get some."""
-    eligible = [c for c in candidates if c.eligible]
-    drawn = await scoring.sample_scores(session, [c.agent.id for c in eligible], now, draws)
+    eligible = [c.agent for c in candidates if c.eligible]
+    known = {a.id: (a.team_id, a.partner_id) for a in eligible}
+    drawn = await scoring.sample_scores(session, list(known), now, draws, known=known)
     for c in candidates:
         c.score = round(drawn[c.agent.id], 1) if c.agent.id in drawn else None
 
@@ -194,27 +196,43 @@ async def _candidates(
     clock: Clock,
     history: dict[str, History],
 ) -> list[Candidate]:
-    """The pool, with delegates standing in for agents who are out of office."""
+    """The pool, with delegates standing in for agents who are out of office.
+
+    What rules an agent out without the database (absence, fit, this lead's history) is
+    judged first; open leads and today's offers are counted only for the agents left, so
+    an agent ruled out records those reasons and no load.
+    """
     now = clock.now
     pool = await facts.pool_agents(rule.pool)
     absent = [a for a in pool if a.delegate_id and _out_of_office(a, now)]
     in_pool = {a.id for a in pool}
     delegates = await facts.agents({a.delegate_id for a in absent if a.delegate_id} - in_pool)
     stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
-
     everyone = pool + [d for d, _ in stand_ins]
-    loads = await facts.loads([a.id for a in everyone])
-    today = await facts.offered_today(everyone, now)
     profiles = await facts.profiles(everyone)
+
+    def ruled_out(agent: Agent, fit_of: Agent) -> list[str]:
+        reasons = profiles[agent.id].absence(clock) + profiles[fit_of.id].misfit(lead)
+        if (past := history.get(agent.id)) is not None:
+            reasons += past.reasons()
+        return reasons
+
+    # A delegate takes the absent agent's leads: their availability, the absent one's fit.
+    seats = [(a, a, None) for a in pool] + [(d, a, a) for d, a in stand_ins]
+    judged = [
+        (agent, fit_of, stand_in, ruled_out(agent, fit_of)) for agent, fit_of, stand_in in seats
+    ]
+    left = list({agent.id: agent for agent, _, _, reasons in judged if not reasons}.values())
+    loads = await facts.loads([a.id for a in left])
+    today = await facts.offered_today(left, now)
     score = NEUTRAL_SCORE if rule.strategy == "score" else None
 
-    def candidate(agent: Agent, fit_of: Agent, delegate_for: Agent | None = None) -> Candidate:
-        agent_id = agent.id
-        load = loads[agent_id]
-        reasons = profiles[agent_id].unavailability(clock, load, today.get(agent_id, 0))
-        reasons += profiles[fit_of.id].misfit(lead)
-        if (past := history.get(agent_id)) is not None:
-            reasons += past.reasons()
+    def candidate(
+        agent: Agent, fit_of: Agent, stand_in: Agent | None, reasons: list[str]
+    ) -> Candidate:
+        load = loads.get(agent.id)
+        if load is not None:
+            reasons = profiles[agent.id].overload(load, today.get(agent.id, 0))
         return Candidate(
             agent=agent,
             load=load,
@@ -222,11 +240,10 @@ async def _candidates(
             score=score,
             tier=fit_of.tier,
             group=fit_of.partner_id,
-            delegate_for=delegate_for,
+            delegate_for=stand_in,
         )
 
-    # A delegate takes the absent agent's leads: their availability, the absent one's fit.
-    return [candidate(a, a) for a in pool] + [candidate(d, a, a) for d, a in stand_ins]
+    return [candidate(*seat) for seat in judged]
 
 
 def _out_of_office(agent: Agent, now: datetime) -> bool:

@@ -26,7 +26,7 @@ class Turn:
 @dataclass
 class Candidate:
     agent: Agent
-    load: int
+    load: int | None  # None when the agent was ruled out before open leads were counted
     reasons: list[str]
     score: float | None = None
     tier: int = 1
@@ -121,11 +121,11 @@ def rank(strategy: str, running: list[Candidate], turns: dict[str, Turn]) -> Ran
         ordered = sorted(running, key=lambda c: turn(c).sequence)
         return Ranking(ordered, "next in the round-robin rotation")
     if strategy == "score":
-        ordered = sorted(running, key=lambda c: (-(c.score or 0), c.load, turn(c).sequence))
+        ordered = sorted(running, key=lambda c: (-(c.score or 0), c.load or 0, turn(c).sequence))
         best = ordered[0]
         why = f"best draw from the pursuit scores ({best.score:g}), then fewest open leads"
         return Ranking(ordered, why)
-    ordered = sorted(running, key=lambda c: (c.load, turn(c).sequence))
+    ordered = sorted(running, key=lambda c: (c.load or 0, turn(c).sequence))
     return Ranking(ordered, f"fewest open leads ({ordered[0].load})")
 
 

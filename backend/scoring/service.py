@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -293,9 +293,21 @@ async def reachability(session: AsyncSession, agent_ids: Iterable[str]) -> dict[
     return {i: _reachability(rows.get(i), i) for i in ids}
 
 
+STATS = select(AgentEvidence.agent_id, AgentEvidence.stats).where(
+    AgentEvidence.agent_id.in_(bindparam("agent_ids", expanding=True))
+)
+UNREACHABLE = select(AgentEvidence.agent_id).where(
+    AgentEvidence.agent_id.in_(bindparam("agent_ids", expanding=True)),
+    AgentEvidence.unreachable_since.is_not(None),
+)
+
+
 async def unreachable_agents(session: AsyncSession, agent_ids: Iterable[str]) -> set[str]:
     """Of ``agent_ids``, those routing must skip until a manager restores them."""
-    return {i for i, r in (await reachability(session, agent_ids)).items() if not r.reachable}
+    ids = list(dict.fromkeys(agent_ids))
+    if not ids:
+        return set()
+    return set((await session.scalars(UNREACHABLE, {"agent_ids": ids})).all())
 
 
 async def _rows(session: AsyncSession, agent_ids: list[str]) -> dict[str, AgentEvidence]:
@@ -305,26 +317,33 @@ async def _rows(session: AsyncSession, agent_ids: list[str]) -> dict[str, AgentE
     return {row.agent_id: row for row in (await session.scalars(query)).all()}
 
 
+Affiliations = dict[str, tuple[str | None, str | None]]
+
+
 async def _inputs(
-    session: AsyncSession, agent_ids: list[str], now: datetime, config: ScoringConfig
+    session: AsyncSession,
+    agent_ids: list[str],
+    now: datetime,
+    config: ScoringConfig,
+    known: Affiliations | None = None,
 ) -> dict[str, tuple[Stats | None, Prior]]:
-    """Each agent's evidence and the prior of their current peer group."""
-    known = await roster.affiliations(session, agent_ids)
+    """Each agent's evidence and the prior of their current peer group.
+
+    ``known`` gives agents' teams and partner companies when the caller has them already.
+    """
+    if known is None or any(i not in known for i in agent_ids):
+        known = await roster.affiliations(session, agent_ids)
     missing = [i for i in agent_ids if i not in known]
     if missing:
         raise NotFound(f"Agent {missing[0]} does not exist.")
     groups = {i: peer_group(*known[i]) for i in agent_ids}
-    rows = await _rows(session, agent_ids)
+    rows = await session.execute(STATS, {"agent_ids": agent_ids}) if agent_ids else None
+    own = {agent_id: Stats.from_json(stats) for agent_id, stats in rows or ()}
     query = select(GroupEvidence).where(GroupEvidence.key.in_(set(groups.values())))
     pooled = {g.key: Stats.from_json(g.stats) for g in (await session.scalars(query)).all()}
     moment = _seconds(now)
     priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups.values())}
-
-    def own(agent_id: str) -> Stats | None:
-        row = rows.get(agent_id)
-        return Stats.from_json(row.stats) if row is not None else None
-
-    return {i: (own(i), priors[groups[i]]) for i in agent_ids}
+    return {i: (own.get(i), priors[groups[i]]) for i in agent_ids}
 
 
 async def scores_for(
@@ -346,10 +365,14 @@ async def sample_scores(
     now: datetime,
     rng: random.Random,
     config: ScoringConfig = DEFAULT_CONFIG,
+    known: Affiliations | None = None,
 ) -> dict[str, float]:
-    """One Thompson draw (0 to 100) per agent, drawn in the order of ``agent_ids``."""
+    """One Thompson draw (0 to 100) per agent, drawn in the order of ``agent_ids``.
+
+    ``known`` gives agents' teams and partner companies when the caller has them already.
+    """
     ids = list(dict.fromkeys(agent_ids))
-    inputs = await _inputs(session, ids, now, config)
+    inputs = await _inputs(session, ids, now, config, known)
     moment = _seconds(now)
     return {
         i: model.sample(stats, prior, moment, config, rng) for i, (stats, prior) in inputs.items()
