@@ -8,12 +8,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, Select, and_, bindparam, false, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.pursuit.models import Lead, Offer
@@ -22,10 +37,21 @@ from backend.routing.eligibility import AgentProfile, History
 from backend.routing.models import Rotation, Rule
 from backend.routing.snapshot import Snapshot, snapshot, version_query
 from backend.routing.strategies import Turn
+from backend.scoring.models import AgentEvidence
 
 OPEN_LEAD_STATUSES = ("accepted", "contacted")
 FAIR_SHARE_WINDOW = timedelta(days=30)
 LOOKED_BACK = ("declined", "expired", "withdrawn")  # offers that keep an agent from a lead
+
+
+@dataclass
+class Standing:
+    """What the database says about agents at work: open leads, today's offers for those
+    with a daily cap, and who is unreachable until a manager restores them."""
+
+    loads: dict[str, int]
+    offered_today: dict[str, int]
+    unreachable: set[str] = field(default_factory=set)
 
 
 class RoutingFacts(Protocol):
@@ -35,9 +61,7 @@ class RoutingFacts(Protocol):
 
     async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]: ...
 
-    async def loads(self, agent_ids: list[str]) -> dict[str, int]: ...
-
-    async def offered_today(self, agents: list[Agent], now: datetime) -> dict[str, int]: ...
+    async def standing(self, agents: list[Agent], now: datetime) -> Standing: ...
 
     async def history(self, lead_id: str | None) -> dict[str, History]: ...
 
@@ -50,10 +74,12 @@ class RoutingFacts(Protocol):
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]: ...
 
 
-def _statements() -> tuple[Select[tuple[str, int]], Select[Any], Select[Any]]:
+def _statements() -> tuple[CompoundSelect[Any], Select[Any]]:
     """Built once: a statement reused with new values skips building its cache key."""
     agent_ids: BindParameter[str] = bindparam("agent_ids", expanding=True)
+    capped_ids: BindParameter[str] = bindparam("capped_ids", expanding=True)
     since = bindparam("since", type_=Offer.offered_at.type)
+    no_time = type_coerce(null(), Offer.offered_at.type)
     open_leads = (
         select(Offer.agent_id.label("agent_id"))
         .where(Offer.status == "pending", Offer.agent_id.in_(agent_ids))
@@ -64,11 +90,23 @@ def _statements() -> tuple[Select[tuple[str, int]], Select[Any], Select[Any]]:
         )
         .subquery()
     )
-    loads = select(open_leads.c.agent_id, func.count()).group_by(open_leads.c.agent_id)
-    offered_since = select(Offer.agent_id, Offer.offered_at).where(
-        Offer.agent_id.in_(agent_ids),
+    offered_since: Select[Any] = select(
+        literal_column("'offered'").label("kind"), Offer.agent_id, Offer.offered_at.label("at")
+    ).where(
+        Offer.agent_id.in_(capped_ids),
         Offer.offered_at >= since,
         Offer.offered_at <= bindparam("now", type_=Offer.offered_at.type),
+    )
+    loads = (
+        select(literal_column("'open'"), open_leads.c.agent_id, no_time)
+        .add_columns(func.count())
+        .group_by(open_leads.c.agent_id)
+    )
+    unreachable = select(
+        literal_column("'unreachable'"), AgentEvidence.agent_id, no_time, literal_column("0")
+    ).where(AgentEvidence.agent_id.in_(agent_ids), AgentEvidence.unreachable_since.is_not(None))
+    standing = union_all(
+        offered_since.add_columns(literal_column("0").label("n")), loads, unreachable
     )
     served = (
         select(Agent.partner_id, func.count(func.distinct(Offer.lead_id)))
@@ -76,10 +114,10 @@ def _statements() -> tuple[Select[tuple[str, int]], Select[Any], Select[Any]]:
         .where(Offer.rule_id == bindparam("rule_id"), Offer.offered_at >= since)
         .group_by(Agent.partner_id)
     )
-    return loads, offered_since, served
+    return standing, served
 
 
-LOADS, OFFERED_SINCE, SERVED_BY_GROUP = _statements()
+STANDING, SERVED_BY_GROUP = _statements()
 
 
 def local_midnight(now: datetime, zone: str) -> datetime:
@@ -132,31 +170,31 @@ class DatabaseFacts:
         profile = (await self.snapshot()).profile
         return {a.id: profile(a) for a in agents}
 
-    async def loads(self, agent_ids: list[str]) -> dict[str, int]:
-        """Open leads per agent: pending offers plus accepted leads not yet closed."""
-        loads = dict.fromkeys(agent_ids, 0)
-        if not agent_ids:
-            return loads
-        rows = await self.session.execute(LOADS, {"agent_ids": agent_ids})
-        for agent_id, count in rows.tuples().all():
-            if agent_id is not None:
-                loads[agent_id] += count
-        return loads
-
-    async def offered_today(self, agents: list[Agent], now: datetime) -> dict[str, int]:
-        """Offers made to each capped agent since midnight in the agent's own zone."""
+    async def standing(self, agents: list[Agent], now: datetime) -> Standing:
+        """Open leads (pending offers plus accepted leads not yet closed), offers since
+        midnight in each capped agent's own zone, and who is unreachable: in one read."""
+        found = Standing(dict.fromkeys((a.id for a in agents), 0), {})
+        if not agents:
+            return found
         capped = [a for a in agents if a.daily_cap is not None]
-        if not capped:
-            return {}
         midnights = {zone: local_midnight(now, zone) for zone in {a.timezone for a in capped}}
         since = {a.id: midnights[a.timezone] for a in capped}
-        window = {"agent_ids": list(since), "since": min(since.values()), "now": now}
-        rows = await self.session.execute(OFFERED_SINCE, window)
-        counts: dict[str, int] = defaultdict(int)
-        for agent_id, offered_at in rows.tuples().all():
-            if offered_at >= since[agent_id]:
-                counts[agent_id] += 1
-        return counts
+        values = {
+            "agent_ids": list(found.loads),
+            "capped_ids": list(since),
+            "since": min(since.values(), default=now),
+            "now": now,
+        }
+        today: dict[str, int] = defaultdict(int)
+        for kind, agent_id, at, count in (await self.session.execute(STANDING, values)).tuples():
+            if kind == "open" and agent_id is not None:
+                found.loads[agent_id] += count
+            elif kind == "offered" and at >= since[agent_id]:
+                today[agent_id] += 1
+            elif kind == "unreachable":
+                found.unreachable.add(agent_id)
+        found.offered_today = dict(today)
+        return found
 
     async def history(self, lead_id: str | None) -> dict[str, History]:
         if lead_id is None:

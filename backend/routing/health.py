@@ -57,11 +57,11 @@ async def nobody_available(facts: DatabaseFacts, rule: Rule, now: datetime) -> s
     in_pool = {a.id: a for a in pool}
     wanted = {a.delegate_id for a in pool if a.delegate_id} - set(in_pool)
     everyone = {**in_pool, **await facts.agents(wanted)}
-    loads = await facts.loads(list(everyone))
-    today = await facts.offered_today(list(everyone.values()), now)
+    standing = await facts.standing(list(everyone.values()), now)
 
     def reasons(agent: Agent) -> list[str]:
-        return unavailability(agent, now, loads[agent.id], today.get(agent.id, 0))
+        load, today = standing.loads[agent.id], standing.offered_today.get(agent.id, 0)
+        return unavailability(agent, now, load, today)
 
     blocked = []
     for agent in pool:

@@ -34,10 +34,11 @@ from backend.pursuit.service import list_leads
 from backend.roster.models import Agent
 from backend.roster.service import CAPACITY_LIMIT, WEIGHT_LIMIT, list_agents
 from backend.routing.eligibility import AgentProfile, History, rule_mismatch
-from backend.routing.facts import FAIR_SHARE_WINDOW, DatabaseFacts, local_midnight
+from backend.routing.facts import FAIR_SHARE_WINDOW, DatabaseFacts, Standing, local_midnight
 from backend.routing.models import Rule
 from backend.routing.service import Choice, choose, validate_rule
 from backend.routing.strategies import Turn
+from backend.scoring import service as scoring
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +150,14 @@ class ReplayFacts:
     ``advance`` moves the replay's clock to the next lead's arrival before it is decided.
     """
 
-    def __init__(self, roster: list[Agent], shares: dict[str | None, float]) -> None:
+    def __init__(
+        self,
+        roster: list[Agent],
+        shares: dict[str | None, float],
+        unreachable: set[str] | None = None,
+    ) -> None:
         self.roster = sorted(roster, key=lambda a: (a.created_at, a.id))
+        self.unreachable = unreachable or set()  # as they stand today
         self.by_id = {a.id: a for a in self.roster}
         self.now = datetime.min
         self._shares = shares
@@ -187,17 +194,17 @@ class ReplayFacts:
                 kept[agent.id] = AgentProfile.of(agent)
         return {a.id: kept[a.id] for a in agents}
 
-    async def loads(self, agent_ids: list[str]) -> dict[str, int]:
-        """Replayed leads still open at the replay's clock."""
-        return {i: sum(1 for end in self._open_until[i] if _open(end, self.now)) for i in agent_ids}
-
-    async def offered_today(self, agents: list[Agent], now: datetime) -> dict[str, int]:
+    async def standing(self, agents: list[Agent], now: datetime) -> Standing:
+        """Replayed leads still open at the replay's clock, and replayed offers today."""
+        loads = {
+            a.id: sum(1 for end in self._open_until[a.id] if _open(end, self.now)) for a in agents
+        }
         counts: dict[str, int] = {}
         for agent in agents:
             if agent.daily_cap is not None:
                 since = local_midnight(now, agent.timezone)
                 counts[agent.id] = sum(1 for at in self._offered_at[agent.id] if since <= at <= now)
-        return counts
+        return Standing(loads, counts, self.unreachable & set(loads))
 
     async def history(self, lead_id: str | None) -> dict[str, History]:
         return {}
@@ -310,7 +317,8 @@ async def replay(
     """Route the leads received in [start, end) through the proposal, then roll back."""
     try:
         roster = await proposed_roster(session, proposal)
-        facts = ReplayFacts(roster, await _partner_shares(session, roster))
+        gone = await scoring.unreachable_agents(session, [a.id for a in roster])
+        facts = ReplayFacts(roster, await _partner_shares(session, roster), gone)
         leads = await period_leads(session, start, end)
         rules = {r.id: RuleTally(r.id, r.name, r.priority, r.strategy) for r in proposal.rules}
         agents = {a.id: AgentTally(a.id, a.name) for a in roster}

@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 SCORE_DRAWS = random.Random()  # reseeded by tests that need a fixed sequence of draws
 TIMEOUT_CEILINGS = {"accept_timeout_s": 30 * 86400, "contact_timeout_s": 365 * 86400}
 PRIORITY_CEILING = 1_000_000
+# Agents whose offers kept expiring get nothing until a manager restores them.
+UNREACHABLE = "not reachable: recent offers all expired; a manager can restore"
 
 
 @dataclass
@@ -129,7 +131,6 @@ async def choose(
             # Before loads are counted: routers of one rule queued here see each other's offers.
             await _lock_rule(session, rule.id)
         candidates = await _candidates(facts, rule, view, clock, history)
-        await _hold_back_unreachable(session, candidates)
         if rule.strategy == "score":
             await _draw_scores(session, candidates, now, draws or SCORE_DRAWS)
         if not any(c.eligible for c in candidates):
@@ -145,15 +146,6 @@ async def choose(
     explanation = "no rule had an eligible agent" if rules else "no active routing rule"
     # Everyone the matching rules had to pass over, so the manager queue can say why.
     return Choice(None, [], list(passed_over.values()), tried, explanation)
-
-
-async def _hold_back_unreachable(session: AsyncSession, candidates: list[Candidate]) -> None:
-    """Agents whose offers kept expiring get nothing until a manager restores them."""
-    eligible = [c.agent.id for c in candidates if c.eligible]
-    gone = await scoring.unreachable_agents(session, eligible)
-    for c in candidates:
-        if c.agent.id in gone:
-            c.reasons.append("not reachable: recent offers all expired; a manager can restore")
 
 
 async def _draw_scores(
@@ -223,16 +215,17 @@ async def _candidates(
         (agent, fit_of, stand_in, ruled_out(agent, fit_of)) for agent, fit_of, stand_in in seats
     ]
     left = list({agent.id: agent for agent, _, _, reasons in judged if not reasons}.values())
-    loads = await facts.loads([a.id for a in left])
-    today = await facts.offered_today(left, now)
+    standing = await facts.standing(left, now)
     score = NEUTRAL_SCORE if rule.strategy == "score" else None
 
     def candidate(
         agent: Agent, fit_of: Agent, stand_in: Agent | None, reasons: list[str]
     ) -> Candidate:
-        load = loads.get(agent.id)
+        load = standing.loads.get(agent.id)
         if load is not None:
-            reasons = profiles[agent.id].overload(load, today.get(agent.id, 0))
+            reasons = profiles[agent.id].overload(load, standing.offered_today.get(agent.id, 0))
+            if not reasons and agent.id in standing.unreachable:
+                reasons = [UNREACHABLE]
         return Candidate(
             agent=agent,
             load=load,

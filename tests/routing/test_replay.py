@@ -179,11 +179,11 @@ async def test_replay_facts_free_capacity_when_the_real_lead_closed() -> None:
     routed(facts, ana, closed_at=START + timedelta(hours=2))
 
     facts.advance(START + timedelta(hours=1))
-    busy = await facts.loads(["ana"])
+    busy = await facts.standing([ana], facts.now)
     facts.advance(START + timedelta(hours=2))
-    free = await facts.loads(["ana"])
+    free = await facts.standing([ana], facts.now)
 
-    assert (busy, free) == ({"ana": 1}, {"ana": 0})
+    assert (busy.loads, free.loads) == ({"ana": 1}, {"ana": 0})
 
 
 async def test_replay_facts_count_todays_offers_in_the_agents_zone() -> None:
@@ -194,9 +194,9 @@ async def test_replay_facts_count_todays_offers_in_the_agents_zone() -> None:
         facts.advance(START + timedelta(hours=hour))
         routed(facts, ana)
 
-    today = await facts.offered_today([ana], START + timedelta(hours=23, minutes=30))
+    standing = await facts.standing([ana], START + timedelta(hours=23, minutes=30))
 
-    assert today == {"ana": 1}
+    assert standing.offered_today == {"ana": 1}
 
 
 RULE = '{"name": "x", "pool": {"agent_ids": ["a"]}}'

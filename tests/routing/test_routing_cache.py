@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.pursuit import service
+from backend.roster.models import Agent
 from backend.roster.service import create_partner, create_team, update_agent
 from backend.routing.eligibility import Clock
 from backend.routing.facts import DatabaseFacts
@@ -160,6 +161,13 @@ async def test_delegate_outside_the_pool_comes_from_the_snapshot(sessions: Sessi
     assert result.offer is not None and result.offer.agent_id == stand_in
 
 
+async def load_of(session: AsyncSession, agent_id: str) -> int:
+    agent = await session.get(Agent, agent_id)
+    assert agent is not None
+    standing = await DatabaseFacts(session).standing([agent], T0)
+    return standing.loads[agent_id]
+
+
 async def test_load_counts_pending_and_open_owned_leads_through_each_transition(
     sessions: Sessions,
 ) -> None:
@@ -169,20 +177,20 @@ async def test_load_counts_pending_and_open_owned_leads_through_each_transition(
         leads = [await submit(session, f"L{i}", T0) for i in range(4)]
         offers = [r.offer.id for r in leads if r.offer is not None]
         won = leads[0].offer.lead_id if leads[0].offer else ""
-        counted = [await DatabaseFacts(session).loads([ana])]
+        counted = [await load_of(session, ana)]
 
         await service.accept_offer(session, offers[0], agent_id=ana, now=T0)
-        counted.append(await DatabaseFacts(session).loads([ana]))
+        counted.append(await load_of(session, ana))
         await service.decline_offer(session, offers[1], agent_id=ana, reason="spam", now=T0)
-        counted.append(await DatabaseFacts(session).loads([ana]))
+        counted.append(await load_of(session, ana))
         await service.expire_due_offers(session, now=T0 + timedelta(minutes=5))
-        counted.append(await DatabaseFacts(session).loads([ana]))
+        counted.append(await load_of(session, ana))
         await service.log_activity(session, won, agent_id=ana, kind="call", now=T0)
-        counted.append(await DatabaseFacts(session).loads([ana]))
+        counted.append(await load_of(session, ana))
         await service.log_activity(session, won, agent_id=ana, kind="note", outcome="won", now=T0)
-        counted.append(await DatabaseFacts(session).loads([ana]))
+        counted.append(await load_of(session, ana))
 
-    assert [c[ana] for c in counted] == [4, 4, 3, 1, 1, 0]
+    assert counted == [4, 4, 3, 1, 1, 0]
 
 
 async def test_record_turn_moves_the_agent_to_the_back_and_keeps_its_pass(
