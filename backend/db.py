@@ -100,7 +100,8 @@ class _SQLiteConnection(aiosqlite.Connection):
     write lock: nothing it runs can wait for another connection, so its statements and
     its ``COMMIT`` are made in the caller's thread. ``COMMIT`` in WAL mode appends to the
     log without syncing; the copy into the database file is the checkpointer's work, in
-    its own thread. ``BEGIN`` is first tried at once without waiting; only when another
+    its own thread. Opening a cursor, or ending a transaction that is not open, never
+    waits either. ``BEGIN`` is first tried at once without waiting; only when another
     process holds the write lock does it go through the worker thread, which waits up to
     the busy timeout. Connecting goes through the thread too. The hazard: a slow
     statement inside a transaction holds up the event loop meanwhile.
@@ -117,6 +118,8 @@ class _SQLiteConnection(aiosqlite.Connection):
             if fn == connection.commit and self.checkpoints is not None:
                 self.checkpoints.nudge()
             return done
+        if fn in (connection.cursor, connection.rollback, connection.commit):
+            return fn(*args, **kwargs)  # outside a transaction these never wait
         if args[:1] == (BEGIN,):
             try:
                 return _without_waiting(connection, fn, *args, **kwargs)
