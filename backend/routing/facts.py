@@ -29,7 +29,9 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
@@ -118,6 +120,9 @@ def _statements() -> tuple[CompoundSelect[Any], Select[Any]]:
 
 
 STANDING, SERVED_BY_GROUP = _statements()
+TURNS = select(Rotation.agent_id, Rotation.sequence, Rotation.pass_value).where(
+    Rotation.rule_id == bindparam("rule_id")
+)
 
 
 def local_midnight(now: datetime, zone: str) -> datetime:
@@ -134,8 +139,21 @@ class DatabaseFacts:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._connection: AsyncConnection | None = None
         self._snapshot: Snapshot | None = None
         self._prefetched: tuple[str | None, dict[str, History], str | None] | None = None
+
+    async def _read(self, statement: Executable, values: dict[str, Any]) -> Result[Any]:
+        """A Core read on the transaction's connection, skipping the ORM's handling of it.
+
+        The session's pending changes are flushed first, as its own queries would do
+        unless autoflush is off; routing reads change nothing the session holds.
+        """
+        if self._connection is None:
+            if self.session.sync_session.autoflush:
+                await self.session.flush()
+            self._connection = await self.session.connection()
+        return await self._connection.execute(statement, values)
 
     async def snapshot(self) -> Snapshot:
         if self._snapshot is None:
@@ -150,7 +168,7 @@ class DatabaseFacts:
         """Read the roster version, the lead's history and its previous owner in one go."""
         query = _prefetch_query(bool(lead.email), bool(lead.phone), lead_id is not None)
         values = {"email": lead.email, "phone": lead.phone, "lead_id": lead_id}
-        rows = (await self.session.execute(query, values)).tuples().all()
+        rows = (await self._read(query, values)).tuples().all()
         past = [(agent, status, why) for _, _, agent, status, why in rows if agent is not None]
         self._prefetched = rows[0][0], _histories(past), rows[0][1]
 
@@ -186,7 +204,7 @@ class DatabaseFacts:
             "now": now,
         }
         today: dict[str, int] = defaultdict(int)
-        for kind, agent_id, at, count in (await self.session.execute(STANDING, values)).tuples():
+        for kind, agent_id, at, count in (await self._read(STANDING, values)).tuples():
             if kind == "open" and agent_id is not None:
                 found.loads[agent_id] += count
             elif kind == "offered" and at >= since[agent_id]:
@@ -225,11 +243,7 @@ class DatabaseFacts:
         """
         if lock and self.session.get_bind().dialect.name != "sqlite":
             await self.session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
-        rows = await self.session.execute(
-            select(Rotation.agent_id, Rotation.sequence, Rotation.pass_value).where(
-                Rotation.rule_id == rule_id
-            )
-        )
+        rows = await self._read(TURNS, {"rule_id": rule_id})
         return {
             agent_id: Turn(sequence, pass_value if sequence else None)
             for agent_id, sequence, pass_value in rows.tuples().all()
@@ -238,7 +252,7 @@ class DatabaseFacts:
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]:
         """Leads this rule offered to each partner company (None: employees) lately."""
         window = {"rule_id": rule_id, "since": now - FAIR_SHARE_WINDOW}
-        rows = await self.session.execute(SERVED_BY_GROUP, window)
+        rows = await self._read(SERVED_BY_GROUP, window)
         return {partner_id: count for partner_id, count in rows.tuples().all()}
 
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]:
