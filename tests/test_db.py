@@ -62,3 +62,35 @@ async def test_disposed_engine_leaves_no_log_behind(tmp_path: Path) -> None:
 
     assert not (tmp_path / "pursuit.db-wal").exists()
     assert rows_in_file_alone(database, tmp_path) == ["first", "second"]
+
+
+async def test_a_write_lock_held_by_another_process_is_waited_for_without_blocking(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "pursuit.db"
+    await write_row(f"sqlite+aiosqlite:///{database}", "first")
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO notes VALUES ('other')")
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(tick())
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, other.execute, "COMMIT")
+    async with session_factory(engine)() as session:
+        await session.execute(text("INSERT INTO notes VALUES ('ours')"))
+        await session.commit()
+    ticking.cancel()
+    await engine.dispose()
+    other.close()
+
+    # The event loop kept running while the other connection held the lock.
+    assert ticks >= 10
+    assert rows_in_file_alone(database, tmp_path) == ["first", "other", "ours"]
