@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import msgspec
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import MetaData, String, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -59,6 +60,10 @@ class IdMixin:
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
 
 
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An engine; on SQLite: WAL, one pooled connection and write-ahead locking.
 
@@ -68,11 +73,17 @@ def create_engine(url: str) -> AsyncEngine:
     CLI beside a running server) queue on the busy timeout instead of failing when a read
     lock cannot be upgraded.
     """
+    json = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
     if not url.startswith("sqlite"):
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, **json)
 
     engine = create_async_engine(
-        url, async_creator=_sqlite_connector(url), pool_size=1, max_overflow=0, pool_timeout=60
+        url,
+        async_creator=_sqlite_connector(url),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+        **json,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
