@@ -29,8 +29,8 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from backend.pursuit.models import Lead, Offer
@@ -139,21 +139,22 @@ class DatabaseFacts:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._connection: AsyncConnection | None = None
+        self._flushed = False
         self._snapshot: Snapshot | None = None
         self._prefetched: tuple[str | None, dict[str, History], str | None] | None = None
 
-    async def _read(self, statement: Executable, values: dict[str, Any]) -> Result[Any]:
-        """A Core read on the transaction's connection, skipping the ORM's handling of it.
+    async def _read(self, statement: Executable, values: dict[str, Any]) -> list[Any]:
+        """The rows of a Core read on the transaction's connection, without the ORM's
+        handling of a query.
 
         The session's pending changes are flushed first, as its own queries would do
         unless autoflush is off; routing reads change nothing the session holds.
         """
-        if self._connection is None:
+        if not self._flushed:
             if self.session.sync_session.autoflush:
                 await self.session.flush()
-            self._connection = await self.session.connection()
-        return await self._connection.execute(statement, values)
+            self._flushed = True
+        return await self.session.run_sync(_rows_of, statement, values)
 
     async def snapshot(self) -> Snapshot:
         if self._snapshot is None:
@@ -168,7 +169,7 @@ class DatabaseFacts:
         """Read the roster version, the lead's history and its previous owner in one go."""
         query = _prefetch_query(bool(lead.email), bool(lead.phone), lead_id is not None)
         values = {"email": lead.email, "phone": lead.phone, "lead_id": lead_id}
-        rows = (await self._read(query, values)).tuples().all()
+        rows = await self._read(query, values)
         past = [(agent, status, why) for _, _, agent, status, why in rows if agent is not None]
         self._prefetched = rows[0][0], _histories(past), rows[0][1]
 
@@ -204,7 +205,7 @@ class DatabaseFacts:
             "now": now,
         }
         today: dict[str, int] = defaultdict(int)
-        for kind, agent_id, at, count in (await self._read(STANDING, values)).tuples():
+        for kind, agent_id, at, count in await self._read(STANDING, values):
             if kind == "open" and agent_id is not None:
                 found.loads[agent_id] += count
             elif kind == "offered" and at >= since[agent_id]:
@@ -246,20 +247,24 @@ class DatabaseFacts:
         rows = await self._read(TURNS, {"rule_id": rule_id})
         return {
             agent_id: Turn(sequence, pass_value if sequence else None)
-            for agent_id, sequence, pass_value in rows.tuples().all()
+            for agent_id, sequence, pass_value in rows
         }
 
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]:
         """Leads this rule offered to each partner company (None: employees) lately."""
         window = {"rule_id": rule_id, "since": now - FAIR_SHARE_WINDOW}
         rows = await self._read(SERVED_BY_GROUP, window)
-        return {partner_id: count for partner_id, count in rows.tuples().all()}
+        return {partner_id: count for partner_id, count in rows}
 
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]:
         known = (await self.snapshot()).fair_shares
         shares: dict[str | None, float] = {None: 1.0}
         shares.update((p, known[p]) for p in partner_ids if p in known)
         return shares
+
+
+def _rows_of(session: Session, statement: Executable, values: dict[str, Any]) -> list[Any]:
+    return list(session.connection().execute(statement, values).tuples())
 
 
 @cache
