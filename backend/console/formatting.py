@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from backend.db import as_utc
 from backend.reports.service import Summary
 
 MISSING = "—"
@@ -66,8 +67,29 @@ def data_pairs(
         if key == "agent_id" and agents and value in agents:
             pairs.append(("agent", agents[value]))
         else:
-            pairs.append((str(key), MISSING if value is None else str(value)))
+            pairs.append((str(key), value_text(value)))
     return pairs
+
+
+STORED_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def value_text(value: Any) -> str:
+    """A stored value as people read it: lists joined, pairs spelled out, instants in UTC."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(v) for v in value) or MISSING
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items()) or MISSING
+    if isinstance(value, str) and STORED_INSTANT.match(value):
+        try:
+            return when(as_utc(datetime.fromisoformat(value)))
+        except ValueError:
+            return value
+    return str(value)
 
 
 def actor(label: str, agents: dict[str, str]) -> str:

@@ -52,5 +52,25 @@ def test_agent_ids_show_as_names() -> None:
     )
 
 
+def test_stored_values_read_as_words_not_as_python() -> None:
+    data = {
+        "keys": ["email", "phone"],
+        "scores": {"name": 0.97, "company": 1.0},
+        "expires_at": "2026-12-04T10:15:00+01:00",
+        "broadcast": True,
+        "note": "2026-12-04 was a Friday",
+        "nothing": [],
+    }
+
+    assert data_pairs(data) == [
+        ("keys", "email, phone"),
+        ("scores", "name: 0.97; company: 1.0"),
+        ("expires_at", "2026-12-04 09:15:00 UTC"),
+        ("broadcast", "yes"),
+        ("note", "2026-12-04 was a Friday"),
+        ("nothing", "—"),
+    ]
+
+
 def test_when_keeps_utc_input() -> None:
     assert when(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02 03:04:05 UTC"
