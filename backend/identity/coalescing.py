@@ -15,11 +15,12 @@ import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import Select, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity.keys import ProspectKeys, prospect_keys
@@ -188,20 +189,12 @@ async def find_prospects(
     blocks = keys.blocks()
     if not blocks:
         return []
-    query = select(
-        ProspectKey.kind,
-        ProspectKey.lead_id,
-        ProspectKey.received_at,
-        ProspectKey.first_name,
-        ProspectKey.last_name,
-        ProspectKey.company,
-        ProspectKey.postal_code,
-        ProspectKey.city,
-    ).where(
-        or_(*(and_(ProspectKey.kind == kind, ProspectKey.key == key) for kind, key in blocks)),
-        ProspectKey.received_at >= since,
-    )
-    rows = (await session.execute(query)).tuples().all()
+    params: dict[str, Any] = {"since": since}
+    for i, (kind, key) in enumerate(blocks):
+        params[f"kind_{i}"], params[f"key_{i}"] = kind, key
+    await session.flush()
+    connection = await session.connection()
+    rows = (await connection.execute(_lookup(len(blocks)), params)).tuples().all()
 
     found: dict[str, Match] = {}
     scored: dict[tuple[str, Filed], dict[str, float] | None] = {}
@@ -217,6 +210,26 @@ async def find_prospects(
             found.setdefault(lead_id, Match(lead_id, received_at)).add(kind, received_at, scores)
     await _drop_contradicted(session, keys, found)
     return sorted(found.values(), key=Match.rank, reverse=True)
+
+
+@cache
+def _lookup(blocks: int) -> Select[tuple[Any, ...]]:
+    """The indexed read of ``blocks`` (kind, key) pairs, built once per number of pairs:
+    building and keying a statement anew costs several times what SQLite takes to run it."""
+    pairs = (
+        and_(ProspectKey.kind == bindparam(f"kind_{i}"), ProspectKey.key == bindparam(f"key_{i}"))
+        for i in range(blocks)
+    )
+    return select(
+        ProspectKey.kind,
+        ProspectKey.lead_id,
+        ProspectKey.received_at,
+        ProspectKey.first_name,
+        ProspectKey.last_name,
+        ProspectKey.company,
+        ProspectKey.postal_code,
+        ProspectKey.city,
+    ).where(or_(*pairs), ProspectKey.received_at >= bindparam("since"))
 
 
 @dataclass(frozen=True)
