@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import hashlib
 import itertools
 import logging
 import random
@@ -342,7 +343,7 @@ def _keys(p: Prospect, country: str = "US") -> Any:
 def build_store(count: int) -> Path:
     """A migrated SQLite database with ``count`` prospects filed, made once and cached."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"prospects-{count}.db"
+    path = CACHE / f"prospects-{count}-{_filing_digest()}.db"
     if path.exists():
         return path
     partial = path.with_suffix(".partial")
@@ -391,6 +392,15 @@ def build_store(count: int) -> Path:
     took = time.perf_counter() - started
     print(f"  filed {count:,} prospects as {rows_filed:,} key rows in {took:.1f} s (cached)")
     return path
+
+
+def _filing_digest() -> str:
+    """Names the cached store after how the product files a prospect, so a change to its
+    keys builds a new store instead of timing lookups against rows filed the old way."""
+    rows = [coalescing.file_rows(_keys(p), "", None, T0) for p in synthetic_prospects(20)]
+    digest = hashlib.blake2b(repr(rows).encode(), digest_size=4).hexdigest()
+    indexes = sorted(str(CreateIndex(i).compile(dialect=sqlite.dialect())) for i in INDEXED.indexes)
+    return digest + hashlib.blake2b(repr(indexes).encode(), digest_size=2).hexdigest()
 
 
 def _stored_time(moment: datetime) -> str:
