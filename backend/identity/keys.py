@@ -98,6 +98,43 @@ def postal_key(postal_code: str | None) -> str:
     return "".join(fold(postal_code).split())
 
 
+def postal_area(postal: str) -> str:
+    """The postal code without its last two characters: the district around it, so a code
+    with a typo or a transposition at its end still meets ("2702"/"2720" are both "27")."""
+    return postal[:-2] if len(postal) >= 4 else ""
+
+
+# Soundex digit groups: letters that sound alike when spelt wrong share a digit.
+SOUND_GROUPS = {
+    **dict.fromkeys("bfpv", "1"),
+    **dict.fromkeys("cgjkqsxz", "2"),
+    **dict.fromkeys("dt", "3"),
+    "l": "4",
+    **dict.fromkeys("mn", "5"),
+    "r": "6",
+}
+VOWELS = frozenset("aeiouy")  # they part two equal digits; h and w do not
+SOUND_LENGTH = 4
+
+
+def sound_key(name: str) -> str:
+    """The Soundex code of a folded name ("rokobaro" and "rokobaor" are both "r216").
+
+    A name not written in Latin letters keeps its first letters instead.
+    """
+    letters = [c for c in name if c.isalpha()]
+    if not letters or not all(c.isascii() for c in letters):
+        return name.replace(" ", "")[:NAME_BLOCK_LETTERS]
+    code, last = letters[0], SOUND_GROUPS.get(letters[0], "")
+    for letter in letters[1:]:
+        digit = SOUND_GROUPS.get(letter, "")
+        if digit and digit != last:
+            code += digit
+        if digit or letter in VOWELS:
+            last = digit
+    return code[:SOUND_LENGTH].ljust(SOUND_LENGTH, "0")
+
+
 NAME_BLOCK_LETTERS = 3  # names are filed by their first letters, so a later typo still meets
 
 
@@ -122,9 +159,11 @@ class ProspectKeys:
         """(kind, key) pairs under which this prospect is filed and looked up.
 
         Each name part is filed with the company's first telling word, the postal code
-        and the city, so a typo in one part or one place still lands on a shared block.
-        An inquiry that names nobody speaks for its company: it is filed by company and
-        postal code, and meets only other such inquiries.
+        and the city, so a typo in one part or one place still lands on a shared block;
+        a full name is also filed by the sound of each part with the other's initial in
+        the postal district, for typos in both a name and the place. An inquiry that
+        names nobody speaks for its company: it is filed by company and postal code, and
+        meets only other such inquiries.
         """
         found: list[tuple[str, str]] = []
         if self.email:
@@ -145,7 +184,15 @@ class ProspectKeys:
         starts = dict.fromkeys(p[:NAME_BLOCK_LETTERS] for p in parts if len(p) > 1)
         for kind, place in places.items():
             found += [(kind, f"{start}|{place}") for start in starts if place]
-        return found
+        return found + self._sound_blocks()
+
+    def _sound_blocks(self) -> list[tuple[str, str]]:
+        area = postal_area(self.postal_code)
+        if not (area and self.first_name and self.last_name):
+            return []
+        parts = ((self.last_name, self.first_name), (self.first_name, self.last_name))
+        sounds = dict.fromkeys(f"{sound_key(a)}{b[0]}|{self.country}:{area}" for a, b in parts)
+        return [("name_area", key) for key in sounds]
 
 
 def prospect_keys(

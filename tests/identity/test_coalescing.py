@@ -184,8 +184,68 @@ async def test_name_and_company_join_across_legal_suffix_and_accents(
         "first_name": 1.0,
         "last_name": 1.0,
         "company": 100.0,
-        "points": 9.0,
+        "weight": 24.46,
     }
+
+
+async def test_typo_in_the_first_name_joins_the_open_lead(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    first = await post(
+        client, auth, "t-1", first_name="Jonathan", last_name="Pereira", postal_code="01310-100"
+    )
+
+    again = await post(
+        client, auth, "t-2", first_name="Jonahtan", last_name="Pereira", postal_code="01310100"
+    )
+    lead = await lead_of(client, auth, first.json()["lead_id"])
+
+    assert (again.status_code, again.json()["lead_id"]) == (200, lead["id"])
+    [coalesced] = events(lead, "inquiry_coalesced")
+    assert coalesced["data"]["keys"] == ["name_area", "name_postal"]
+    assert coalesced["data"]["scores"] == {
+        "first_name": 0.975,
+        "last_name": 1.0,
+        "postal_code": 1.0,
+        "weight": 24.46,
+    }
+
+
+async def test_typo_in_the_postal_code_meets_by_the_sound_of_the_name(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    first = await post(
+        client, auth, "p-1", first_name="Flynn", last_name="Rokobaro", postal_code="2227"
+    )
+
+    again = await post(
+        client, auth, "p-2", first_name="Flynn", last_name="Rokobaro", postal_code="2272"
+    )
+    lead = await lead_of(client, auth, first.json()["lead_id"])
+
+    assert (again.status_code, again.json()["lead_id"]) == (200, lead["id"])
+    [coalesced] = events(lead, "inquiry_coalesced")
+    assert coalesced["data"]["keys"] == ["name_area"]
+    assert coalesced["data"]["scores"] == {
+        "first_name": 1.0,
+        "last_name": 1.0,
+        "postal_code": 0.5,
+        "weight": 17.71,
+    }
+
+
+async def test_a_household_at_one_address_stays_two_leads(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    place = {"last_name": "Souza", "postal_code": "01310-100", "city": "São Paulo"}
+    carla = await post(client, auth, "h-1", first_name="Carla", **place)
+
+    marta = await post(client, auth, "h-2", first_name="Marta", **place)
+    again = await post(client, auth, "h-3", first_name="Carla", **place)
+
+    assert marta.status_code == 201 and marta.json()["coalesced"] is False
+    assert marta.json()["lead_id"] != carla.json()["lead_id"]
+    assert (again.status_code, again.json()["lead_id"]) == (200, carla.json()["lead_id"])
 
 
 async def test_two_people_at_one_company_stay_two_leads(

@@ -7,8 +7,16 @@ from datetime import timedelta
 import pytest
 
 from backend.errors import BadInput
-from backend.identity.coalescing import Filed, name_scores, person_scores, window
-from backend.identity.keys import company_key, email_key, fold, phone_key, prospect_keys
+from backend.identity.coalescing import Filed, name_scores, one_slip, person_scores, window
+from backend.identity.keys import (
+    company_key,
+    email_key,
+    fold,
+    phone_key,
+    postal_area,
+    prospect_keys,
+    sound_key,
+)
 from backend.identity.service import normalize_email, split_phone
 
 
@@ -105,7 +113,47 @@ def test_blocks_file_each_name_start_with_company_postal_code_and_city() -> None
         ("name_postal", "rit|BR:01310100"),
         ("name_city", "lim|BR:sao paulo"),
         ("name_city", "rit|BR:sao paulo"),
+        ("name_area", "l500r|BR:013101"),
+        ("name_area", "r300l|BR:013101"),
     ]
+
+
+def test_a_full_name_is_filed_by_sound_in_the_postal_district() -> None:
+    first = prospect_keys(
+        first_name="Flynn", last_name="Rokobaro", postal_code="2227", country="AU"
+    )
+    again = prospect_keys(
+        first_name="Flynn", last_name="Rokobaro", postal_code="2272", country="AU"
+    )
+
+    assert set(first.blocks()) & set(again.blocks()) == {
+        ("name_area", "r216f|AU:22"),
+        ("name_area", "f450r|AU:22"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("rokobaro", "r216"),
+        ("rokobaor", "r216"),
+        ("robert", "r163"),
+        ("rupert", "r163"),
+        ("ashcraft", "a261"),
+        ("tymczak", "t522"),
+        ("pfister", "p236"),
+        ("van engelenhoven", "v552"),
+        ("li", "l000"),
+        ("петр", "пет"),
+    ],
+)
+def test_sound_key_is_soundex_or_the_first_letters(name: str, code: str) -> None:
+    assert sound_key(name) == code
+
+
+@pytest.mark.parametrize(("postal", "area"), [("2227", "22"), ("01310100", "013101"), ("123", "")])
+def test_postal_area_drops_the_last_two_characters(postal: str, area: str) -> None:
+    assert postal_area(postal) == area
 
 
 def test_an_inquiry_naming_nobody_is_filed_by_company_and_postal_code() -> None:
@@ -135,7 +183,7 @@ def test_person_matches_on_name_and_company_despite_accents_and_suffixes() -> No
 
     scores = person_scores(keys, filed("jose", "muller", company="muller technik"))
 
-    assert scores == {"first_name": 1.0, "last_name": 1.0, "company": 100.0, "points": 9.0}
+    assert scores == {"first_name": 1.0, "last_name": 1.0, "company": 100.0, "weight": 24.46}
 
 
 def test_person_with_a_typo_matches_on_name_and_postal_code() -> None:
@@ -143,7 +191,70 @@ def test_person_with_a_typo_matches_on_name_and_postal_code() -> None:
 
     scores = person_scores(keys, filed("john", "smith", postal="2600"))
 
-    assert scores == {"first_name": 0.933, "last_name": 1.0, "postal_code": 1.0, "points": 9.0}
+    assert scores == {"first_name": 0.933, "last_name": 1.0, "postal_code": 1.0, "weight": 24.46}
+
+
+def test_person_with_two_letters_swapped_matches_on_surname_and_postal_code() -> None:
+    keys = prospect_keys(first_name="Sma", last_name="Souza", postal_code="01310-100")
+
+    scores = person_scores(keys, filed("sam", "souza", postal="01310100"))
+
+    # 3.0 bits for a near first name, 8.78 for the surname, 9.81 for the postal code.
+    assert scores == {"first_name": 0.556, "last_name": 1.0, "postal_code": 1.0, "weight": 21.59}
+
+
+def test_postal_code_with_swapped_digits_counts_with_the_city() -> None:
+    keys = prospect_keys(
+        first_name="Joshua", last_name="Mayman", postal_code="2803", city="Moorooka"
+    )
+
+    scores = person_scores(keys, filed("joshua", "mayman", postal="2830", city="moorooka"))
+
+    assert scores == {
+        "first_name": 1.0,
+        "last_name": 1.0,
+        "postal_code": 0.5,
+        "city": 1.0,
+        "weight": 26.52,
+    }
+
+
+def test_a_household_sharing_surname_and_address_is_two_people() -> None:
+    keys = prospect_keys(
+        first_name="Carla", last_name="Souza", postal_code="01310-100", city="São Paulo"
+    )
+
+    assert person_scores(keys, filed("marta", "souza", postal="01310100", city="sao paulo")) is None
+
+
+def test_first_name_alone_with_the_city_is_not_enough() -> None:
+    keys = prospect_keys(first_name="Sophie", city="Padstow")
+
+    assert person_scores(keys, filed("sophie", "hobson", city="padstow")) is None
+
+
+def test_surname_alone_with_the_postal_code_is_enough() -> None:
+    keys = prospect_keys(last_name="Hobson", postal_code="3429")
+
+    scores = person_scores(keys, filed("sophie", "hobson", postal="3429"))
+
+    assert scores == {"last_name": 1.0, "postal_code": 1.0, "weight": 18.59}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "slip"),
+    [
+        ("sam", "sma", True),
+        ("gus", "gs", True),
+        ("zoe", "zeo", True),
+        ("tim", "tom", False),
+        ("sam", "asm", False),
+        ("ann", "anna", True),
+        ("ana", "ivan", False),
+    ],
+)
+def test_one_slip_is_a_swap_or_a_missing_letter_after_the_first(a: str, b: str, slip: bool) -> None:
+    assert one_slip(a, b) is slip
 
 
 def test_same_name_at_another_company_is_another_person() -> None:
