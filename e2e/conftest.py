@@ -24,6 +24,7 @@ from typing import Any
 import http_ece
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
@@ -65,17 +66,25 @@ class Server:
             self.process.wait()
 
     def cli(self, *args: str) -> str:
-        """Run ``pursuit`` against this server's database; answer its last line of output."""
-        done = subprocess.run(
-            [pursuit_executable(), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        """Run ``pursuit`` against this server's database; answer its last line of output.
+
+        The command runs in this process, in a thread of its own (sync Playwright keeps an
+        event loop in the main thread): a fresh interpreter per call costs seconds of imports.
+        """
+        outcome: list[Result] = []
+        worker = threading.Thread(target=lambda: outcome.append(self._invoke(args)))
+        worker.start()
+        worker.join(timeout=60)
+        assert outcome, f"pursuit {' '.join(args)} did not finish within 60 s"
+        [done] = outcome
+        assert done.exit_code == 0, f"{done.output}{done.exception!r}"
         return done.stdout.strip().splitlines()[-1]
+
+    def _invoke(self, args: tuple[str, ...]) -> Result:
+        from backend.cli import main
+
+        variables = {k: v for k, v in self.env.items() if k.startswith("PURSUIT_")}
+        return CliRunner(env=variables).invoke(main, list(args), catch_exceptions=True)
 
 
 def pursuit_executable() -> str:
