@@ -4,7 +4,7 @@
 
 importScripts("/static/js/outbox.js");
 
-const SHELL_CACHE = "pursuit-shell-v2";
+const SHELL_CACHE = "pursuit-shell-v3";
 const PAGES_CACHE = "pursuit-pages-v1";
 const KEPT = [SHELL_CACHE, PAGES_CACHE];
 const SHELL = [

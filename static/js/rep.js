@@ -120,10 +120,13 @@
     });
   }
 
+  // Asked for directly rather than by triggering the queue's own event: a message that arrives
+  // while the last answer is still being swapped in would find no listener on the new element.
   function refreshQueue() {
     var queue = document.getElementById("queue");
-    if (queue && window.htmx && queue.getAttribute("hx-get") && navigator.onLine) {
-      window.htmx.trigger(queue, "pursuit:refresh");
+    var url = queue && queue.getAttribute("hx-get");
+    if (url && window.htmx && navigator.onLine) {
+      window.htmx.ajax("GET", url, { source: queue, target: queue, swap: "outerHTML" });
     }
   }
 
