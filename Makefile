@@ -12,7 +12,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@scripts/ensure-chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 check: $(STAMP)
 	$(BIN)/ruff format --check backend tests e2e bench scripts
