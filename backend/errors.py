@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -99,6 +100,54 @@ def pursuit_error_handler(request: Request[Any, Any, Any], exc: PursuitError) ->
     return Response(_body(exc.status_code, exc.message, extra), status_code=exc.status_code)
 
 
+# How the body decoder words a wrong field, and the words a person reading it expects.
+EXPECTED = re.compile(r"Expected `(?P<wanted>[^`]+)`, got `(?P<got>[^`]+)`")
+MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
+UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
+WHERE = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+KINDS = {
+    "str": "text",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+    "array": "a list",
+    "object": "an object",
+    "datetime": "a date and time",
+}
+FORMATS = {
+    "Invalid RFC3339 encoded datetime": "must be a date and time such as 2026-03-01T09:30:00Z",
+    "Invalid ISO 8601 date": "must be a date such as 2026-03-01",
+}
+
+
+def plain_problem(message: str, field: str | None = None) -> str:
+    """A decoder's complaint about one field as a phrase a person understands.
+
+    ``message`` may carry its own location (`` - at `$.value` ``); ``field`` names it
+    otherwise. Messages it does not know are kept as they are.
+    """
+    where = WHERE.search(message)
+    if where:
+        message, field = message[: where.start()], where["path"] or field
+    missing = MISSING.fullmatch(message)
+    if missing:
+        return f"{missing['field']} is missing"
+    unknown = UNKNOWN.fullmatch(message)
+    if unknown:
+        return f"{unknown['field']} is not a field this request takes"
+    subject = field or "the body"
+    expected = EXPECTED.fullmatch(message)
+    if expected:
+        wanted = [KINDS.get(kind, kind) for kind in expected["wanted"].split(" | ")]
+        wanted = [kind for kind in wanted if kind != "null"] or ["null"]
+        got = KINDS.get(expected["got"], expected["got"])
+        return f"{subject} must be {' or '.join(wanted)}, not {got}"
+    if message in FORMATS:
+        return f"{subject} {FORMATS[message]}"
+    return f"{subject}: {message}" if field else message
+
+
 def validation_error_handler(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[Any]:
@@ -112,10 +161,12 @@ def validation_error_handler(
         message = str(item.get("message", "is not valid"))
         if key == "data" and message == "'data'":
             parts.append("the body is empty; send a JSON object")
+        elif key == "data" and (UNKNOWN.fullmatch(message) or MISSING.fullmatch(message)):
+            parts.append(plain_problem(message))
         elif key == "data":
             parts.append(f"the body must be a JSON object ({message.lower()})")
         else:
-            parts.append(f"{key}: {message}")
+            parts.append(plain_problem(message, key))
     detail = "The request is not valid"
     detail += (": " + "; ".join(parts) + ".") if parts else f": {exc.detail}."
     return Response(

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import as_utc, utcnow
-from backend.errors import BadInput, Conflict, NotFound, PursuitError
+from backend.errors import BadInput, Conflict, NotFound, PursuitError, plain_problem
 from backend.intake.models import Inquiry
 from backend.intake.schemas import LeadIn
 from backend.intake.service import (
@@ -51,7 +51,7 @@ def lead_in(body: dict[str, Any]) -> LeadIn:
     try:
         return msgspec.convert(body, LeadIn)
     except msgspec.ValidationError as exc:
-        raise BadInput(f"The inquiry is not valid: {exc}.") from exc
+        raise BadInput(f"The inquiry is not valid: {plain_problem(str(exc))}.") from exc
 
 
 def raw_text(content: bytes) -> dict[str, str]:

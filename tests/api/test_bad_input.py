@@ -37,7 +37,7 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
             "received_at 2999-01-01T00:00:00+00:00 is in the future.",
         ),
         ({"source": "  "}, 422, "source must name where the inquiry came from, such as 'web'."),
-        ({"value": "a lot"}, 400, "The request is not valid: "),
+        ({"value": "a lot"}, 400, "The request is not valid: value must be a number, not text."),
     ],
 )
 async def test_bad_lead_is_refused_and_nothing_is_stored(
@@ -300,11 +300,11 @@ async def test_idempotency_key_reused_for_other_content_is_refused(
 @pytest.mark.parametrize(
     ("changes", "status", "detail"),
     [
-        ({"capacity": "ten"}, 400, "The request is not valid: "),
-        ({"capacity": None}, 400, "The request is not valid: "),
-        ({"tier": "gold"}, 400, "The request is not valid: "),
+        ({"capacity": "ten"}, 400, "The request is not valid: capacity must be a whole number"),
+        ({"capacity": None}, 400, "The request is not valid: capacity must be a whole number"),
+        ({"tier": "gold"}, 400, "The request is not valid: tier must be a whole number, not text."),
         ({"territories": [{"country": 5}]}, 422, "A territory's country must be text."),
-        ({"shoe_size": 42}, 400, "The request is not valid: "),
+        ({"shoe_size": 42}, 400, "The request is not valid: shoe_size is not a field this"),
         ({"capacity": -1}, 422, "capacity must be between 0 and 1,000,000."),
         ({"email": "not an email"}, 422, "email 'not an email' is not a valid address"),
         ({"name": "x" * 201}, 422, "The agent's name is at most 200 characters."),

@@ -32,7 +32,7 @@ async def test_batch_answers_each_item(
     assert items[0]["coalesced"] is False
     assert items[2]["lead_id"] == first.json()["lead_id"]
     assert items[1]["detail"].startswith("email 'not-an-address' is not a valid address")
-    assert items[3]["detail"] == "The inquiry is not valid: Object missing required field `source`."
+    assert items[3]["detail"] == "The inquiry is not valid: source is missing."
     assert items[4]["detail"] == "Each lead must be a JSON object."
     assert items[5]["detail"] == "value -5.0 must not be negative."
     assert (body["created"], body["coalesced"], body["replayed"], body["failed"]) == (1, 0, 1, 4)
