@@ -19,6 +19,8 @@ from backend.pursuit.models import Lead
 
 logger = logging.getLogger(__name__)
 
+CLOSED = ("won", "lost", "spam")
+
 
 async def split_inquiry(
     session: AsyncSession, inquiry_id: str, actor: str, now: datetime | None = None
@@ -68,6 +70,11 @@ async def merge_leads(
     for lead in (into, source):
         if lead.status == "merged":
             raise Conflict(f"Lead {lead.id} was already merged into another lead.")
+        if lead.status in CLOSED:
+            raise Conflict(
+                f"Lead {lead.id} is closed as {lead.status}: merging would hide its outcome or "
+                "leave inquiries on a lead nobody pursues. Only open leads are merged."
+            )
 
     inquiries = await intake.inquiries_for_lead(session, source.id)
     for inquiry in inquiries:

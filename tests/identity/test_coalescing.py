@@ -476,6 +476,36 @@ async def test_merge_refuses_a_lead_into_itself_and_an_unknown_lead(
     )
 
 
+async def test_merge_refuses_a_closed_lead_either_way_and_changes_nothing(
+    client: Client, auth: dict[str, str]
+) -> None:
+    _, _, won = await _closed_lead_of_ana(client, auth)
+    open_lead = (await post(client, auth, "mw-1", email="other@example.org")).json()
+
+    away = await client.post(
+        f"/api/v1/leads/{open_lead['lead_id']}/merge",
+        json={"from_lead_id": won["lead_id"]},
+        headers=auth,
+    )
+    onto = await client.post(
+        f"/api/v1/leads/{won['lead_id']}/merge",
+        json={"from_lead_id": open_lead["lead_id"]},
+        headers=auth,
+    )
+    still_won = await lead_of(client, auth, won["lead_id"])
+    still_open = await lead_of(client, auth, open_lead["lead_id"])
+
+    refusal = (
+        f"Lead {won['lead_id']} is closed as won: merging would hide its outcome or leave "
+        "inquiries on a lead nobody pursues. Only open leads are merged."
+    )
+    assert (away.status_code, away.json()["detail"]) == (409, refusal)
+    assert (onto.status_code, onto.json()["detail"]) == (409, refusal)
+    assert (still_won["status"], still_open["status"]) == ("won", "offered")
+    assert [i["id"] for i in still_won["inquiries"]] == [won["inquiry_id"]]
+    assert [i["id"] for i in still_open["inquiries"]] == [open_lead["inquiry_id"]]
+
+
 async def test_same_external_id_posted_concurrently_makes_one_lead_and_one_inquiry(
     client: Client, auth: dict[str, str], ana: str, sessions: Any
 ) -> None:
