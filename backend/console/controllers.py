@@ -414,6 +414,26 @@ class ConsoleController(Controller):
             return await _refused(request, db_session, lead_id, exc)
         return Redirect(f"/console/leads/{lead_id}?done=spam", status_code=303)
 
+    @post("/leads/{lead_id:str}/merge", status_code=303)
+    async def merge(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        lead_id: FromPath[str],
+        data: URLEncodedBody[MergeForm],
+    ) -> Response[Any]:
+        scope, by = scope_from_session(request.session), _by(request)
+        try:
+            await service.merge_in(db_session, lead_id, data.other_lead, scope, by)
+        except NotFound as exc:
+            await db_session.rollback()
+            return await _lead_page(
+                request, db_session, lead_id, problem=exc.message, status_code=404
+            )
+        except PursuitError as exc:
+            return await _refused(request, db_session, lead_id, exc)
+        return Redirect(f"/console/leads/{lead_id}?done=merged", status_code=303)
+
     @post("/leads/{lead_id:str}/inquiries/{inquiry_id:str}/split", status_code=303)
     async def split(
         self,
@@ -588,11 +608,16 @@ class ReassignForm(msgspec.Struct):
     agent_id: str = ""
 
 
+class MergeForm(msgspec.Struct):
+    other_lead: str = ""
+
+
 DONE = {
     "reassigned": "Offered to the chosen agent; their pending offer is below.",
     "rerouted": "Sent back to routing: the new decision is at the end of the timeline.",
     "spam": "Closed as spam. It no longer counts in any figure.",
     "split": "The inquiry now has a lead of its own.",
+    "merged": "The other lead's inquiries are now on this lead; the other is closed as merged.",
 }
 
 

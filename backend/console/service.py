@@ -22,7 +22,7 @@ from backend.console.charts import Chart
 from backend.console.leads import LeadQuery
 from backend.console.scope import EVERYTHING, Scope
 from backend.errors import BadInput, NotFound
-from backend.identity.corrections import split_inquiry
+from backend.identity.corrections import merge_leads, split_inquiry
 from backend.intake.service import inquiries_for_lead
 from backend.pursuit import service as pursuit
 from backend.reports.breakdown import Breakdown, Slice, cut, decline_reasons
@@ -767,6 +767,22 @@ async def mark_spam(session: AsyncSession, lead_id: str, scope: Scope, by: str) 
     if not await lead_list.in_scope(session, lead_id, scope):
         raise NotFound(f"Lead {lead_id} does not exist.")
     await pursuit.mark_spam(session, lead_id, actor=by)
+
+
+def lead_id_of(reference: str) -> str:
+    """A lead named by its id or by its console address, as a manager pastes it."""
+    return reference.strip().rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+
+
+async def merge_in(session: AsyncSession, lead_id: str, other: str, scope: Scope, by: str) -> None:
+    """Move every inquiry of another lead onto this one; the other ends as merged."""
+    other_id = lead_id_of(other)
+    if not other_id:
+        raise BadInput("Paste the id or the address of the lead to merge into this one.")
+    for one in (lead_id, other_id):
+        if not await lead_list.in_scope(session, one, scope):
+            raise NotFound(f"Lead {one} does not exist.")
+    await merge_leads(session, lead_id, other_id, by)
 
 
 async def split_out(

@@ -317,6 +317,63 @@ async def test_split_moves_a_coalesced_inquiry_to_a_lead_of_its_own(
     assert [e["type"] for e in kept["events"] if e["type"] == "inquiry_split"] == ["inquiry_split"]
 
 
+async def test_merge_by_pasted_address_moves_the_other_leads_inquiries_here(
+    client: Client, auth: dict[str, str], sessions: Any, teams: dict[str, str]
+) -> None:
+    await sign_in(client, sessions)
+    form = await csrf(client)
+    shown = await page(client, f"/console/leads/{teams['br']}")
+    pasted = f"http://127.0.0.1:8000/console/leads/{teams['pt']}?done=split"
+
+    response = await client.post(
+        f"/console/leads/{teams['br']}/merge", data={**form, "other_lead": pasted}
+    )
+    kept = (await client.get(f"/api/v1/leads/{teams['br']}", headers=auth)).json()
+    ended = (await client.get(f"/api/v1/leads/{teams['pt']}", headers=auth)).json()
+
+    assert len(shown.all("data-merge")) == 1
+    assert (response.status_code, response.headers["location"]) == (
+        303,
+        f"/console/leads/{teams['br']}?done=merged",
+    )
+    assert len(kept["inquiries"]) == 2
+    assert (ended["status"], ended["inquiries"]) == ("merged", [])
+    [merged] = [e for e in kept["events"] if e["type"] == "lead_merged"]
+    assert merged["actor"].startswith("user:")
+    assert merged["data"]["from_lead_id"] == teams["pt"]
+
+
+@pytest.mark.parametrize(
+    ("other", "status", "problem"),
+    [
+        ("", 422, "Paste the id or the address of the lead to merge into this one."),
+        ("nope", 404, "Lead nope does not exist."),
+        ("br", 422, "A lead cannot be merged into itself."),
+    ],
+)
+async def test_merge_refused_says_why_and_changes_nothing(
+    client: Client,
+    auth: dict[str, str],
+    sessions: Any,
+    teams: dict[str, str],
+    other: str,
+    status: int,
+    problem: str,
+) -> None:
+    await sign_in(client, sessions)
+    form = await csrf(client)
+
+    response = await client.post(
+        f"/console/leads/{teams['br']}/merge",
+        data={**form, "other_lead": teams.get(other, other)},
+    )
+    kept = (await client.get(f"/api/v1/leads/{teams['br']}", headers=auth)).json()
+
+    assert response.status_code == status
+    assert problem in response.text
+    assert (kept["status"], len(kept["inquiries"])) == ("offered", 1)
+
+
 async def test_lead_page_journey_in_order(
     client: Client, auth: dict[str, str], sessions: Any, teams: dict[str, str]
 ) -> None:
