@@ -8,6 +8,7 @@ rules read as absent. Reordering swaps a rule's priority with its visible neighb
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,10 +33,13 @@ from backend.routing import service as routing
 from backend.routing.eligibility import TEXT_CONDITIONS
 from backend.routing.health import rule_health
 from backend.routing.models import Rule
+from backend.routing.service import TIMEOUT_CEILINGS
 from backend.routing.strategies import STRATEGIES
 
 logger = logging.getLogger(__name__)
 
+TIMEOUT_FIELDS = {"accept_minutes": "accept_timeout_s", "contact_hours": "contact_timeout_s"}
+UNIT_SECONDS = {"minutes": 60, "hours": 3600}
 POOL_KEYS = (
     ("agent_ids", "pool_agent"),
     ("team_ids", "pool_team"),
@@ -83,9 +87,23 @@ def _number(text: Any, field: str, what: str) -> float | None:
     if text is None or str(text).strip() == "":
         return None
     try:
-        return float(str(text).strip())
+        number = float(str(text).strip())
     except ValueError as exc:
         raise BadInput(f"{what} must be a number.", field=field) from exc
+    if not math.isfinite(number):
+        raise BadInput(f"{what} must be a number.", field=field)
+    return number
+
+
+def _timeout(form: dict[str, Any], field: str, what: str, unit: str, default: float) -> float:
+    """A timeout in the unit the editor shows, within what a rule allows."""
+    number = _number(form.get(field), field, what)
+    if number is None:
+        return default
+    most = TIMEOUT_CEILINGS[TIMEOUT_FIELDS[field]] / UNIT_SECONDS[unit]
+    if not 0 < number <= most:
+        raise BadInput(f"{what} must be more than 0 and at most {most:,g} {unit}.", field=field)
+    return number
 
 
 def rule_values(form: dict[str, Any]) -> dict[str, Any]:
@@ -99,8 +117,8 @@ def rule_values(form: dict[str, Any]) -> dict[str, Any]:
         number = _number(form.get(key), key, "A lead value bound")
         if number is not None:
             conditions[key] = number
-    accept = _number(form.get("accept_minutes"), "accept_minutes", "The accept timeout")
-    contact = _number(form.get("contact_hours"), "contact_hours", "The contact timeout")
+    accept = _timeout(form, "accept_minutes", "The accept timeout", "minutes", 15)
+    contact = _timeout(form, "contact_hours", "The contact timeout", "hours", 24)
     priority = _number(form.get("priority"), "priority", "Priority")
     return {
         "name": str(form.get("name", "")),
@@ -108,8 +126,8 @@ def rule_values(form: dict[str, Any]) -> dict[str, Any]:
         "conditions": conditions,
         "pool": {key: _many(form, name) for key, name in POOL_KEYS},
         "strategy": str(form.get("strategy", "round_robin")),
-        "accept_timeout_s": round((accept or 15) * 60),
-        "contact_timeout_s": round((contact or 24) * 3600),
+        "accept_timeout_s": max(1, round(accept * 60)),
+        "contact_timeout_s": max(1, round(contact * 3600)),
         "escalate_to_rule_id": form.get("escalate_to_rule_id") or None,
         "performance_weighting": form.get("performance_weighting") == "on",
         "active": form.get("active") == "on",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from backend.access.models import AuditEntry
@@ -158,6 +159,38 @@ async def test_bad_rule_input_is_shown_beside_its_field(client: Client, sessions
     assert parse(bad_timeout.text).one("data-error", "accept_minutes").text == (
         "The accept timeout must be a number."
     )
+
+
+ACCEPT_RANGE = "The accept timeout must be more than 0 and at most 43,200 minutes."
+CONTACT_RANGE = "The contact timeout must be more than 0 and at most 8,760 hours."
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "error"),
+    [
+        ("accept_minutes", "1e400", "The accept timeout must be a number."),
+        ("accept_minutes", "nan", "The accept timeout must be a number."),
+        ("accept_minutes", "0", ACCEPT_RANGE),
+        ("accept_minutes", "50000", ACCEPT_RANGE),
+        ("contact_hours", "inf", "The contact timeout must be a number."),
+        ("contact_hours", "9000", CONTACT_RANGE),
+        ("priority", "-inf", "Priority must be a number."),
+    ],
+)
+async def test_timeouts_out_of_range_are_refused_in_the_unit_typed(
+    client: Client, sessions: Any, field: str, typed: str, error: str
+) -> None:
+    ids = await _two_teams(sessions)
+    await sign_in_as(client, sessions, "north@example.com", team_ids=[ids["north"]])
+
+    response = await client.post(
+        "/console/rules/new",
+        data=_rule_form(name="Odd", pool_agent=ids["ana"], **{field: typed}),
+        headers={**csrf(client), **HTMX},
+    )
+
+    assert response.status_code == 422
+    assert parse(response.text).one("data-error", field).text == error
 
 
 async def test_trying_a_lead_shows_where_it_would_go_and_saves_nothing(
