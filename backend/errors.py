@@ -177,28 +177,42 @@ def validation_error_handler(
 
 
 CSRF_FAILED = "CSRF token verification failed"
-STALE_FORM_PAGE = """<!doctype html>
+REFUSED_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Form expired · Pursuit</title><link rel="stylesheet" href="/static/css/app.css"></head>
-<body><main id="main" class="page"><h1>This form had expired</h1>
-<p>Nothing was changed. Reload the page you came from and try again.</p>
+<title>{title} · Pursuit</title><link rel="stylesheet" href="/static/css/app.css"></head>
+<body><main id="main" class="page"><h1>{title}</h1>
+<p>{sentence}</p>
 <p><a class="button" href="{back}">Back</a></p></main></body></html>
 """
+BROWSER_PAGES = {
+    403: (
+        "This form had expired",
+        "Nothing was changed. Reload the page you came from and try again.",
+    ),
+    413: (
+        "This file is too large",
+        "Nothing was imported: the console takes files up to 2 MiB. Split the file into "
+        "smaller ones, or import it on the server with pursuit leads import.",
+    ),
+}
 
 
-def _stale_form(request: Request[Any, Any, Any]) -> Response[Any]:
-    """A browser form whose CSRF token is stale gets a page a person can act on."""
+def _refused_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    """A browser form the server refused as a whole gets a page a person can act on."""
     referer = request.headers.get("referer", "")
     same_site = referer.startswith(str(request.base_url).rstrip("/") + "/")
     back = html.escape(referer if same_site else "/console", quote=True)
-    return Response(STALE_FORM_PAGE.format(back=back), status_code=403, media_type="text/html")
+    title, sentence = BROWSER_PAGES[status]
+    page = REFUSED_PAGE.format(title=title, sentence=html.escape(sentence), back=back)
+    return Response(page, status_code=status, media_type="text/html")
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     wants_page = "text/html" in request.headers.get("accept", "")
-    if exc.detail == CSRF_FAILED and wants_page and request.headers.get("hx-request") != "true":
-        return _stale_form(request)
+    from_browser_form = wants_page and request.headers.get("hx-request") != "true"
+    if from_browser_form and (exc.detail == CSRF_FAILED or exc.status_code == 413):
+        return _refused_page(request, 403 if exc.detail == CSRF_FAILED else 413)
     extra = exc.extra if isinstance(exc.extra, dict) else {"errors": exc.extra}
     extra = {"code": HTTP_CODES.get(exc.status_code, "error"), **extra}
     detail = str(exc.detail)

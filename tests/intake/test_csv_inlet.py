@@ -323,6 +323,25 @@ async def test_console_import_without_a_file_says_so(
     assert parse(response.text).one("data-problem").text == "Choose a CSV file to upload."
 
 
+async def test_console_upload_over_the_size_limit_gets_a_page_not_json(
+    client: httpx.AsyncClient, sessions: Any
+) -> None:
+    await sign_in(client, sessions)
+    headers = {"x-csrftoken": client.cookies["pursuit_csrf"], "Accept": "text/html"}
+    big = b"email\n" + b"someone@example.org\n" * 120_000
+
+    response = await client.post(
+        "/console/import", files={"file": ("big.csv", big, "text/csv")}, headers=headers
+    )
+
+    assert (response.status_code, response.headers["content-type"]) == (
+        413,
+        "text/html; charset=utf-8",
+    )
+    assert "<h1>This file is too large</h1>" in response.text
+    assert "the console takes files up to 2 MiB" in response.text
+
+
 def test_parse_csv_reads_a_path_too(tmp_path: Path) -> None:
     batch = parse_csv(write(tmp_path, PEOPLE.encode("utf-16")), default_country="BR")
 
