@@ -16,6 +16,7 @@ from backend.access.audit import actor_label
 from backend.access.dependencies import ACTOR
 from backend.access.service import Actor, require_api_key
 from backend.db import as_utc, utcnow
+from backend.errors import BadInput
 from backend.intake.schemas import LeadIn
 from backend.intake.service import normalize
 from backend.pursuit.models import Lead
@@ -147,7 +148,22 @@ class RuleController(Controller):
         require_api_key(actor)
         fields = normalize(data)
         lead = Lead(**fields)
-        return await service.preview(db_session, lead, as_utc(at) if at else utcnow())
+        return await service.preview(db_session, lead, _preview_instant(at))
 
 
 ROUTES = [RuleController]
+
+
+PREVIEW_YEARS = range(2000, 2100)
+
+
+def _preview_instant(at: datetime | None) -> datetime:
+    """The instant a preview routes at; working hours make sense only in our own era."""
+    if at is None:
+        return utcnow()
+    if at.year not in PREVIEW_YEARS:
+        raise BadInput(
+            f"at {at.isoformat()} is outside the years {PREVIEW_YEARS[0]} to {PREVIEW_YEARS[-1]}.",
+            field="at",
+        )
+    return as_utc(at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from litestar import Litestar
 
 from tests.factories import Client, link_for, make_agent, make_rule, post_lead
@@ -179,6 +180,29 @@ async def test_preview_explains_without_saving(client: Client, auth: dict[str, s
         (bruno, True, []),
     ]
     assert listing.json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("at", "detail"),
+    [
+        ("0001-01-01T00:00:00Z", "at 0001-01-01T00:00:00+00:00 is outside the years"),
+        ("9999-12-31T23:59:59+05:00", "at 9999-12-31T23:59:59+05:00 is outside the years"),
+    ],
+)
+async def test_preview_at_an_instant_outside_our_era_is_refused(
+    client: Client, auth: dict[str, str], at: str, detail: str
+) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    await make_rule(client, auth, "All", [ana])
+
+    preview = await client.post(
+        "/api/v1/rules/preview",
+        params={"at": at},
+        json={"source": "web", "company": "Acme", "country": "BR"},
+        headers=auth,
+    )
+
+    assert (preview.status_code, preview.json()["detail"]) == (422, f"{detail} 2000 to 2099.")
 
 
 async def test_a_rep_sees_only_their_own_part_of_a_lead(
