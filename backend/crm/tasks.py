@@ -237,6 +237,8 @@ class CrmWorker:
                     connection_id,
                     type(exc).__name__,
                 )
+                # Tried again at the next reconciliation time, not at every pass of the worker.
+                await self._stamp_reconciled(connection_id)
                 return 0
             by_record = {s.record_id: s for s in states}
             for link_id, record in records.items():
@@ -248,11 +250,14 @@ class CrmWorker:
                     closed += await service.record_remote_outcome(
                         session, connection, link_id, state.status, state.outcome, self.clock()
                     )
+        await self._stamp_reconciled(connection_id)
+        return closed
+
+    async def _stamp_reconciled(self, connection_id: str) -> None:
         async with self.sessions() as session:
             found = await service.get_connection(session, connection_id)
             found.reconciled_at = self.clock()
             await session.commit()
-        return closed
 
     # Life cycle
 

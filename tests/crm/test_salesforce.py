@@ -427,6 +427,35 @@ async def test_reconciliation_records_a_conversion_as_won(
     assert activity["note"] == "Converted in Salesforce (status Calificado)."
 
 
+async def test_reconciliation_of_an_unreachable_org_waits_for_its_next_turn(
+    client: Client,
+    sessions: Any,
+    settings: Settings,
+    salesforce: FakeSalesforce,
+    worker: CrmWorker,
+    clock: Clock,
+    ana: dict[str, Any],
+) -> None:
+    _, _, lead_id = await lead_from_salesforce(client, sessions, settings, salesforce, worker)
+    await accept(client, ana, lead_id)
+    await worker.run_once()
+    salesforce.fail("GET", r".*/query/?", 503, [{"errorCode": "SERVER_UNAVAILABLE"}], times=9)
+    # Past the reconciliation the worker's first pass made.
+    first = clock.freeze(clock() + timedelta(seconds=worker.reconcile_every_s + 5))
+    before = len(salesforce.calls("GET", "/query"))
+
+    await worker.reconcile_due()
+    tried = len(salesforce.calls("GET", "/query")) - before
+    clock.freeze(first + timedelta(seconds=worker.reconcile_every_s - 1))
+    await worker.reconcile_due()
+    early = len(salesforce.calls("GET", "/query")) - before
+    clock.freeze(first + timedelta(seconds=worker.reconcile_every_s))
+    await worker.reconcile_due()
+    due = len(salesforce.calls("GET", "/query")) - before
+
+    assert (tried, early, due) == (1, 1, 2)
+
+
 async def test_duplicate_rule_is_passed_only_when_allowed(
     client: Client,
     auth: dict[str, str],
