@@ -86,6 +86,12 @@ class LeadQuery:
             )
         if len(self.search) > 200:
             raise BadInput("A search is at most 200 characters.", field="q")
+        if self.search.strip() and not search_words(self.search):
+            raise BadInput(
+                "Search for a word of a name or company, or part of an email or phone: "
+                f"{self.search.strip()!r} holds none.",
+                field="q",
+            )
 
 
 def search_words(text: str) -> list[str]:

@@ -103,6 +103,19 @@ async def test_leads_unknown_status_is_a_message(
     assert len(ids(document)) == 3
 
 
+@pytest.mark.parametrize("typed", ["*", "%3F", "%25_"])
+async def test_leads_search_without_a_word_is_a_message(
+    client: Client, sessions: Any, teams: dict[str, str], typed: str
+) -> None:
+    await sign_in(client, sessions)
+
+    document = await page(client, f"/console/leads?q={typed}", headers=HTMX)
+
+    assert document.one("data-message").text.startswith(
+        "Search for a word of a name or company, or part of an email or phone: "
+    )
+
+
 async def test_leads_csv_escapes_formulas_exactly(
     client: Client, auth: dict[str, str], sessions: Any
 ) -> None:
