@@ -26,6 +26,7 @@ from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent
 from backend.routing import service as routing
 from backend.routing.models import Decision, Rule
+from backend.routing.records import RosterAgent, RoutingRule
 from backend.scoring import service as scoring
 
 logger = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ async def route_lead(
     lead: Lead,
     now: datetime,
     trigger: str,
-    ladder: list[Rule] | None = None,
+    ladder: list[RoutingRule] | None = None,
     previous_owner: str | None = None,
 ) -> Offer | None:
     """Record a routing decision and make its offers, or send the lead to the manager queue.
@@ -294,8 +295,8 @@ async def _teams_of_rules(session: AsyncSession, rule_ids: list[str]) -> list[st
 def _new_offer(
     session: AsyncSession,
     lead: Lead,
-    agent: Agent,
-    rule: Rule | None,
+    agent: Agent | RosterAgent,
+    rule: RoutingRule | None,
     decision: Decision,
     now: datetime,
     accept_timeout_s: int | None = None,

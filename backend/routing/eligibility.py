@@ -340,21 +340,50 @@ CONDITION_KEYS = (*TEXT_CONDITIONS, "value_min", "value_max")
 
 def rule_mismatch(conditions: dict[str, Any], lead: LeadFacts) -> str | None:
     """Why a rule's conditions do not hold for the lead, or None when they all hold."""
-    band = value_band_miss(conditions.get("value_min"), conditions.get("value_max"), lead.value)
-    if band is not None:
-        return band.replace("takes only", "matches only")
-    for key, accepted in conditions.items():
-        if not accepted or key in ("value_min", "value_max"):
-            continue
-        if key == "postal_prefix":
-            code = normalize_postal(lead.postal_code)
-            if not any(code.startswith(normalize_postal(p)) for p in accepted):
-                return f"postal code {lead.postal_code or '(none)'} matches no prefix"
-            continue
-        value = getattr(lead, key)
-        if value is None or not any(_same(value, a) for a in accepted):
-            return f"{key} {value or '(none)'} is not one of {', '.join(accepted)}"
-    return None
+    return RuleConditions.of(conditions).mismatch(lead)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConditions:
+    """A rule's conditions compiled once: accepted values normalized, in the rule's order.
+
+    ``mismatch`` answers what ``rule_mismatch`` answers for the same conditions.
+    """
+
+    value_min: float | None
+    value_max: float | None
+    # (key, accepted keys or postal prefixes, the accepted values as written)
+    checks: tuple[tuple[str, frozenset[str] | tuple[str, ...], str], ...]
+
+    @classmethod
+    def of(cls, conditions: dict[str, Any]) -> RuleConditions:
+        checks: list[tuple[str, frozenset[str] | tuple[str, ...], str]] = []
+        for key, accepted in conditions.items():
+            if not accepted or key in ("value_min", "value_max"):
+                continue
+            if key == "postal_prefix":
+                prefixes = tuple(normalize_postal(p) for p in accepted)
+                checks.append((key, prefixes, ""))
+            else:
+                keys = frozenset(a.strip().lower() for a in accepted if a is not None)
+                checks.append((key, keys, ", ".join(accepted)))
+        return cls(conditions.get("value_min"), conditions.get("value_max"), tuple(checks))
+
+    def mismatch(self, lead: LeadFacts) -> str | None:
+        if self.value_min is not None or self.value_max is not None:
+            band = value_band_miss(self.value_min, self.value_max, lead.value)
+            if band is not None:
+                return band.replace("takes only", "matches only")
+        for key, accepted, written in self.checks:
+            if key == "postal_prefix":
+                code = normalize_postal(lead.postal_code)
+                if not any(code.startswith(prefix) for prefix in accepted):
+                    return f"postal code {lead.postal_code or '(none)'} matches no prefix"
+                continue
+            value = getattr(lead, key)
+            if value is None or value.strip().lower() not in accepted:
+                return f"{key} {value or '(none)'} is not one of {written}"
+        return None
 
 
 def deadline(now: datetime, seconds: int) -> datetime:

@@ -35,8 +35,9 @@ from sqlalchemy.sql.expression import Executable
 
 from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
-from backend.routing.eligibility import AgentProfile, History
+from backend.routing.eligibility import History
 from backend.routing.models import Rotation, Rule
+from backend.routing.records import RosterAgent, RoutingRule
 from backend.routing.snapshot import Snapshot, snapshot, version_query
 from backend.routing.strategies import Turn
 from backend.scoring.models import AgentEvidence
@@ -57,13 +58,11 @@ class Standing:
 
 
 class RoutingFacts(Protocol):
-    async def pool_agents(self, pool: dict[str, Any]) -> list[Agent]: ...
+    async def pool_agents(self, pool: dict[str, Any]) -> list[RosterAgent]: ...
 
-    async def agents(self, agent_ids: set[str]) -> dict[str, Agent]: ...
+    async def agents(self, agent_ids: set[str]) -> dict[str, RosterAgent]: ...
 
-    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]: ...
-
-    async def standing(self, agents: list[Agent], now: datetime) -> Standing: ...
+    async def standing(self, agents: list[RosterAgent], now: datetime) -> Standing: ...
 
     async def history(self, lead_id: str | None) -> dict[str, History]: ...
 
@@ -173,23 +172,18 @@ class DatabaseFacts:
         past = [(agent, status, why) for _, _, agent, status, why in rows if agent is not None]
         self._prefetched = rows[0][0], _histories(past), rows[0][1]
 
-    async def active_rules(self) -> list[Rule]:
+    async def active_rules(self) -> list[RoutingRule]:
         return (await self.snapshot()).active_rules
 
-    async def pool_agents(self, pool: dict[str, Any]) -> list[Agent]:
+    async def pool_agents(self, pool: dict[str, Any]) -> list[RosterAgent]:
         """Everyone a pool names directly or through a team or partner, oldest first."""
-        return list((await self.snapshot()).pool(pool))
+        return (await self.snapshot()).pool(pool)
 
-    async def agents(self, agent_ids: set[str]) -> dict[str, Agent]:
+    async def agents(self, agent_ids: set[str]) -> dict[str, RosterAgent]:
         known = (await self.snapshot()).agents
         return {i: known[i] for i in agent_ids if i in known}
 
-    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]:
-        """Each agent's eligibility facts, parsed once per roster version."""
-        profile = (await self.snapshot()).profile
-        return {a.id: profile(a) for a in agents}
-
-    async def standing(self, agents: list[Agent], now: datetime) -> Standing:
+    async def standing(self, agents: list[RosterAgent], now: datetime) -> Standing:
         """Open leads (pending offers plus accepted leads not yet closed), offers since
         midnight in each capped agent's own zone, and who is unreachable: in one read."""
         found = Standing(dict.fromkeys((a.id for a in agents), 0), {})

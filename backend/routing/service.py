@@ -24,10 +24,10 @@ from backend.routing.eligibility import (
     History,
     LeadFacts,
     LeadView,
-    rule_mismatch,
 )
 from backend.routing.facts import DatabaseFacts, RoutingFacts
 from backend.routing.models import Rotation, Rule
+from backend.routing.records import RosterAgent, RoutingRule
 from backend.routing.strategies import (
     NEUTRAL_SCORE,
     STRATEGIES,
@@ -54,15 +54,15 @@ class Choice:
     ``agents`` holds one agent, or everyone offered at once when the rule broadcasts.
     """
 
-    rule: Rule | None
-    agents: list[Agent] = field(default_factory=list)
+    rule: RoutingRule | None
+    agents: list[RosterAgent] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     rules_tried: list[dict[str, Any]] = field(default_factory=list)
     explanation: str = ""
     next_pass: dict[str, float] = field(default_factory=dict)
 
     @property
-    def agent(self) -> Agent | None:
+    def agent(self) -> RosterAgent | None:
         return self.agents[0] if self.agents else None
 
     @property
@@ -70,20 +70,22 @@ class Choice:
         return self.rule is not None and self.rule.strategy == "broadcast"
 
 
-async def active_rules(session: AsyncSession) -> list[Rule]:
-    """Active rules by priority, as read-only copies shared between decisions."""
+async def active_rules(session: AsyncSession) -> list[RoutingRule]:
+    """Active rules by priority, as records shared between decisions."""
     return await DatabaseFacts(session).active_rules()
 
 
-async def escalation_chain(session: AsyncSession, rule_id: str | None) -> list[Rule]:
+async def escalation_chain(session: AsyncSession, rule_id: str | None) -> list[RoutingRule]:
     """The rule an escalation goes to, then its own escalation target, and so on."""
-    chain: list[Rule] = []
-    while rule_id is not None and all(r.id != rule_id for r in chain):
+    chain: list[RoutingRule] = []
+    seen: set[str] = set()
+    while rule_id is not None and rule_id not in seen:
+        seen.add(rule_id)
         rule = await session.get(Rule, rule_id)
         if rule is None:
             break
         if rule.active:
-            chain.append(rule)
+            chain.append(RoutingRule.of(rule))
         rule_id = rule.escalate_to_rule_id
     return chain
 
@@ -94,7 +96,7 @@ async def choose(
     now: datetime,
     lead_id: str | None = None,
     *,
-    rules: Sequence[Rule] | None = None,
+    rules: Sequence[RoutingRule] | None = None,
     facts: RoutingFacts | None = None,
     lock: bool = True,
     draws: random.Random | None = None,
@@ -123,7 +125,7 @@ async def choose(
     clock, view = Clock(now), LeadView.of(lead)
 
     for rule in rules:
-        mismatch = None if on_ladder else rule_mismatch(rule.conditions, lead)
+        mismatch = None if on_ladder else rule.matcher.mismatch(lead)
         if mismatch is not None:
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": False, "why": mismatch})
             continue
@@ -183,7 +185,7 @@ async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict
 
 async def _candidates(
     facts: RoutingFacts,
-    rule: Rule,
+    rule: RoutingRule,
     lead: LeadView,
     clock: Clock,
     history: dict[str, History],
@@ -200,11 +202,9 @@ async def _candidates(
     in_pool = {a.id for a in pool}
     delegates = await facts.agents({a.delegate_id for a in absent if a.delegate_id} - in_pool)
     stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
-    everyone = pool + [d for d, _ in stand_ins]
-    profiles = await facts.profiles(everyone)
 
-    def ruled_out(agent: Agent, fit_of: Agent) -> list[str]:
-        reasons = profiles[agent.id].absence(clock) + profiles[fit_of.id].misfit(lead)
+    def ruled_out(agent: RosterAgent, fit_of: RosterAgent) -> list[str]:
+        reasons = agent.profile.absence(clock) + fit_of.profile.misfit(lead)
         if (past := history.get(agent.id)) is not None:
             reasons += past.reasons()
         return reasons
@@ -219,11 +219,11 @@ async def _candidates(
     score = NEUTRAL_SCORE if rule.strategy == "score" else None
 
     def candidate(
-        agent: Agent, fit_of: Agent, stand_in: Agent | None, reasons: list[str]
+        agent: RosterAgent, fit_of: RosterAgent, stand_in: RosterAgent | None, reasons: list[str]
     ) -> Candidate:
         load = standing.loads.get(agent.id)
         if load is not None:
-            reasons = profiles[agent.id].overload(load, standing.offered_today.get(agent.id, 0))
+            reasons = agent.profile.overload(load, standing.offered_today.get(agent.id, 0))
             if not reasons and agent.id in standing.unreachable:
                 reasons = [UNREACHABLE]
         return Candidate(
@@ -239,13 +239,13 @@ async def _candidates(
     return [candidate(*seat) for seat in judged]
 
 
-def _out_of_office(agent: Agent, now: datetime) -> bool:
+def _out_of_office(agent: RosterAgent, now: datetime) -> bool:
     return agent.out_of_office_until is not None and agent.out_of_office_until > now
 
 
 async def _select(
     facts: RoutingFacts,
-    rule: Rule,
+    rule: RoutingRule,
     candidates: list[Candidate],
     now: datetime,
     previous_owner: str | None,
@@ -282,7 +282,7 @@ async def _select(
     return choice
 
 
-def _explain(rule: Rule, winners: list[Candidate], why: str) -> str:
+def _explain(rule: RoutingRule, winners: list[Candidate], why: str) -> str:
     names = ", ".join(
         f"{c.agent.name} (for {c.delegate_for.name}, out of office)"
         if c.delegate_for

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.roster.models import Agent
+from backend.routing.records import RosterAgent
 
 STRATEGIES = ("score", "round_robin", "weighted_round_robin", "least_loaded", "broadcast")
 NEUTRAL_SCORE = 50.0
@@ -23,15 +23,15 @@ class Turn:
     pass_value: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
-    agent: Agent
+    agent: RosterAgent
     load: int | None  # None when the agent was ruled out before open leads were counted
     reasons: list[str]
     score: float | None = None
     tier: int = 1
     group: str | None = None  # the partner company, None for employees
-    delegate_for: Agent | None = None
+    delegate_for: RosterAgent | None = None
     rank: int | None = None
     held_back: str | None = None
 

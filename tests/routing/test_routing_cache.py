@@ -13,6 +13,7 @@ from backend.roster.service import create_partner, create_team, update_agent
 from backend.routing.eligibility import Clock
 from backend.routing.facts import DatabaseFacts
 from backend.routing.models import Rotation
+from backend.routing.records import RosterAgent
 from backend.routing.service import record_turn
 from backend.routing.snapshot import version_query
 from tests.factories import add_agent, add_rule, submit
@@ -124,15 +125,14 @@ async def test_snapshot_parses_each_agent_once_and_again_after_a_roster_write(
 ) -> None:
     async with sessions() as session:
         ana = await add_agent(session, "Ana", working_hours={"mon": [["09:00", "10:00"]]})
-        before = await DatabaseFacts(session).snapshot()
-        parsed = before.profile(before.agents[ana])
-        assert before.profile(before.agents[ana]) is parsed
+        parsed = (await DatabaseFacts(session).snapshot()).agents[ana].profile
+        assert (await DatabaseFacts(session).snapshot()).agents[ana].profile is parsed
 
         await update_agent(session, ana, {"working_hours": {"mon": [["11:00", "13:00"]]}})
         after = await DatabaseFacts(session).snapshot()
 
-    assert after.profile(after.agents[ana]) is not parsed
-    assert after.profile(after.agents[ana]).unavailability(Clock(T0), 0, 0) == []
+    assert after.agents[ana].profile is not parsed
+    assert after.agents[ana].profile.unavailability(Clock(T0), 0, 0) == []
 
 
 async def test_changed_working_hours_reach_the_next_decision(sessions: Sessions) -> None:
@@ -164,7 +164,7 @@ async def test_delegate_outside_the_pool_comes_from_the_snapshot(sessions: Sessi
 async def load_of(session: AsyncSession, agent_id: str) -> int:
     agent = await session.get(Agent, agent_id)
     assert agent is not None
-    standing = await DatabaseFacts(session).standing([agent], T0)
+    standing = await DatabaseFacts(session).standing([RosterAgent.of(agent)], T0)
     return standing.loads[agent_id]
 
 
