@@ -21,7 +21,7 @@ from backend.routing.eligibility import (
     CONDITION_KEYS,
     TEXT_CONDITIONS,
     Clock,
-    History,
+    Judgement,
     LeadFacts,
     LeadView,
 )
@@ -122,7 +122,7 @@ async def choose(
     previous = previous_owner or await facts.previous_owner(lead, lead_id)
     tried: list[dict[str, Any]] = []
     passed_over: dict[str, Candidate] = {}
-    clock, view = Clock(now), LeadView.of(lead)
+    judgement = Judgement(LeadView.of(lead), Clock(now), history)
 
     for rule in rules:
         mismatch = None if on_ladder else rule.matcher.mismatch(lead)
@@ -132,7 +132,7 @@ async def choose(
         if lock and database is facts:
             # Before loads are counted: routers of one rule queued here see each other's offers.
             await _lock_rule(session, rule.id)
-        candidates = await _candidates(facts, rule, view, clock, history)
+        candidates = await _candidates(facts, rule, judgement)
         if rule.strategy == "score":
             await _draw_scores(session, candidates, now, draws or SCORE_DRAWS)
         if not any(c.eligible for c in candidates):
@@ -184,11 +184,7 @@ async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict
 
 
 async def _candidates(
-    facts: RoutingFacts,
-    rule: RoutingRule,
-    lead: LeadView,
-    clock: Clock,
-    history: dict[str, History],
+    facts: RoutingFacts, rule: RoutingRule, judgement: Judgement
 ) -> list[Candidate]:
     """The pool, with delegates standing in for agents who are out of office.
 
@@ -196,23 +192,20 @@ async def _candidates(
     judged first; open leads and today's offers are counted only for the agents left, so
     an agent ruled out records those reasons and no load.
     """
-    now = clock.now
+    now = judgement.clock.now
     pool = await facts.pool_agents(rule.pool)
     absent = [a for a in pool if a.delegate_id and _out_of_office(a, now)]
     in_pool = {a.id for a in pool}
     delegates = await facts.agents({a.delegate_id for a in absent if a.delegate_id} - in_pool)
     stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
 
-    def ruled_out(agent: RosterAgent, fit_of: RosterAgent) -> list[str]:
-        reasons = agent.profile.absence(clock) + fit_of.profile.misfit(lead)
-        if (past := history.get(agent.id)) is not None:
-            reasons += past.reasons()
-        return reasons
+    ruled_out = judgement.ruled_out
 
     # A delegate takes the absent agent's leads: their availability, the absent one's fit.
     seats = [(a, a, None) for a in pool] + [(d, a, a) for d, a in stand_ins]
     judged = [
-        (agent, fit_of, stand_in, ruled_out(agent, fit_of)) for agent, fit_of, stand_in in seats
+        (agent, fit_of, stand_in, ruled_out(agent.id, agent.profile, fit_of.profile))
+        for agent, fit_of, stand_in in seats
     ]
     left = list({agent.id: agent for agent, _, _, reasons in judged if not reasons}.values())
     standing = await facts.standing(left, now)
