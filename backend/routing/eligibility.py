@@ -239,11 +239,12 @@ class Schedule:
 
     @classmethod
     def of(cls, timezone: str, hours: dict[str, Any]) -> Schedule:
-        weekly = WeeklyHours.of(hours)
-        key = (timezone, weekly)
+        # Keyed by the hours as written, so a roster read parses each distinct week once.
+        written = tuple((day, tuple(map(tuple, spans or ()))) for day, spans in hours.items())
+        key = (timezone, written)
         found = _schedules.get(key)
         if found is None:
-            found = _schedules[key] = cls(timezone, ZoneInfo(timezone), weekly)
+            found = _schedules[key] = cls(timezone, ZoneInfo(timezone), WeeklyHours.of(hours))
         return found
 
 
@@ -298,7 +299,7 @@ class Fit:
 
 
 # Interned while some profile holds them; a roster change lets the unused ones go.
-_schedules: WeakValueDictionary[tuple[str, WeeklyHours], Schedule] = WeakValueDictionary()
+_schedules: WeakValueDictionary[tuple[str, tuple[Any, ...]], Schedule] = WeakValueDictionary()
 _fits: WeakValueDictionary[tuple[Any, ...], Fit] = WeakValueDictionary()
 
 

@@ -32,6 +32,7 @@ from backend.routing.strategies import (
     NEUTRAL_SCORE,
     STRATEGIES,
     Candidate,
+    candidate_records,
     hold_back_by_fair_share,
     hold_back_lower_tiers,
     rank,
@@ -175,7 +176,7 @@ async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict
         "rule_id": choice.rule.id if choice.rule else None,
         "agent_id": choice.agent.id if choice.agent else None,
         "agent_ids": [a.id for a in choice.agents],
-        "candidates": [c.as_json() for c in choice.candidates],
+        "candidates": candidate_records(choice.candidates),
         "rules_tried": choice.rules_tried,
         "explanation": choice.explanation,
     }
