@@ -68,7 +68,9 @@ class RoutingFacts(Protocol):
 
     async def previous_owner(self, lead: Any, lead_id: str | None) -> str | None: ...
 
-    async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]: ...
+    async def turns(
+        self, rule_id: str, lock: bool, agent_ids: list[str] | None = None
+    ) -> dict[str, Turn]: ...
 
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]: ...
 
@@ -122,6 +124,7 @@ STANDING, SERVED_BY_GROUP = _statements()
 TURNS = select(Rotation.agent_id, Rotation.sequence, Rotation.pass_value).where(
     Rotation.rule_id == bindparam("rule_id")
 )
+TURNS_OF = TURNS.where(Rotation.agent_id.in_(bindparam("agent_ids", expanding=True)))
 
 
 def local_midnight(now: datetime, zone: str) -> datetime:
@@ -230,15 +233,21 @@ class DatabaseFacts:
         owner: str | None = await self.session.scalar(query, values)
         return owner
 
-    async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]:
-        """The rule's rotation; with ``lock`` other routers of this rule wait for us.
+    async def turns(
+        self, rule_id: str, lock: bool, agent_ids: list[str] | None = None
+    ) -> dict[str, Turn]:
+        """The rule's rotation, of ``agent_ids`` only when given; with ``lock`` other routers
+        of this rule wait for us.
 
         SQLite needs no row lock: every transaction there begins ``IMMEDIATE``, so all
         writers already take turns.
         """
         if lock and self.session.get_bind().dialect.name != "sqlite":
             await self.session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
-        rows = await self._read(TURNS, {"rule_id": rule_id})
+        if agent_ids is None:
+            rows = await self._read(TURNS, {"rule_id": rule_id})
+        else:
+            rows = await self._read(TURNS_OF, {"rule_id": rule_id, "agent_ids": agent_ids})
         return {
             agent_id: Turn(sequence, pass_value if sequence else None)
             for agent_id, sequence, pass_value in rows

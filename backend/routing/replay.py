@@ -207,8 +207,13 @@ class ReplayFacts:
         seen = [self._owners[key] for key in _contact_keys(lead) if key in self._owners]
         return max(seen)[1] if seen else None
 
-    async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]:
-        return dict(self._turns[rule_id])
+    async def turns(
+        self, rule_id: str, lock: bool, agent_ids: list[str] | None = None
+    ) -> dict[str, Turn]:
+        rotation = self._turns[rule_id]
+        if agent_ids is None:
+            return dict(rotation)
+        return {i: rotation[i] for i in agent_ids if i in rotation}
 
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]:
         recent = {

@@ -32,6 +32,7 @@ from backend.routing.strategies import (
     NEUTRAL_SCORE,
     STRATEGIES,
     Candidate,
+    Turn,
     candidate_records,
     hold_back_by_fair_share,
     hold_back_lower_tiers,
@@ -260,8 +261,13 @@ async def _select(
         shares = await facts.shares({g for g in groups if g is not None})
         share_note = hold_back_by_fair_share(candidates, served, shares)
 
-    turns = await facts.turns(rule.id, lock) if rule.strategy != "broadcast" else {}
-    ranking = rank(rule.strategy, [c for c in candidates if c.in_running], turns)
+    running = [c for c in candidates if c.in_running]
+    turns: dict[str, Turn] = {}
+    if rule.strategy != "broadcast":
+        # Weighted rotation lifts returning agents to the whole rotation's floor.
+        wanted = None if rule.strategy == "weighted_round_robin" else [c.agent.id for c in running]
+        turns = await facts.turns(rule.id, lock, wanted)
+    ranking = rank(rule.strategy, running, turns)
     for position, c in enumerate(ranking.ordered, start=1):
         c.rank = 1 if rule.strategy == "broadcast" else position
     winners = ranking.ordered if rule.strategy == "broadcast" else ranking.ordered[:1]

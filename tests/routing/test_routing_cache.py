@@ -16,6 +16,7 @@ from backend.routing.models import Rotation
 from backend.routing.records import RosterAgent
 from backend.routing.service import record_turn
 from backend.routing.snapshot import version_query
+from backend.routing.strategies import Turn
 from tests.factories import add_agent, add_rule, submit
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # a Monday
@@ -214,3 +215,20 @@ async def test_record_turn_moves_the_agent_to_the_back_and_keeps_its_pass(
         ana: (3, 0.5),
         bea: (2, 0.0),
     }
+
+
+async def test_turns_of_named_agents_leave_the_rest_of_the_rotation_unread(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        ana, bea, cai = [await add_agent(session, name) for name in ("Ana", "Bea", "Cai")]
+        rule = await add_rule(session, "All", [ana, bea, cai])
+        for agent in (ana, bea, cai):
+            await record_turn(session, rule, agent, T0, pass_value=1.5)
+        facts = DatabaseFacts(session)
+
+        every = await facts.turns(rule, lock=True)
+        named = await facts.turns(rule, lock=True, agent_ids=[cai, ana, "nobody"])
+
+    assert {agent: turn.sequence for agent, turn in every.items()} == {ana: 1, bea: 2, cai: 3}
+    assert named == {ana: Turn(1, 1.5), cai: Turn(3, 1.5)}
