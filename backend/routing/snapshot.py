@@ -47,7 +47,10 @@ class Snapshot:
         self._groups = None
 
     def pool(self, pool: dict[str, Any]) -> list[RosterAgent]:
-        """Everyone a pool names directly or through a team or partner, oldest first."""
+        """Everyone a pool names directly or through a team or partner, oldest first.
+
+        The list is kept and shared between decisions: read it, never change it.
+        """
         key = tuple(tuple(pool.get(k) or ()) for k in POOL_KEYS)
         found = self._pools.get(key)
         if found is None:
@@ -101,7 +104,7 @@ async def snapshot(session: AsyncSession, version: str | None) -> Snapshot:
 
 
 async def _read(session: AsyncSession, version: str) -> Snapshot:
-    """Rows as read, so no session's pending changes leak in (its flush comes first)."""
+    """Plain rows, never a session's mapped objects, so no decision shares one with a session."""
     agents = [RosterAgent.from_row(row) for row in (await session.execute(AGENTS)).mappings()]
     rules = [RoutingRule.from_row(row) for row in (await session.execute(RULES)).mappings()]
     shares = await session.execute(select(Partner.id, Partner.fair_share))
