@@ -683,24 +683,31 @@ class StatementLog:
 @dataclass
 class Decisions:
     total_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
     commit_ms: list[float] = field(default_factory=list)
     sql_ms: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     routed: int = 0
     wall_s: float = 0.0
+    # The machine's one-minute load average as the timed decisions began and ended.
+    load: tuple[float, float] = (0.0, 0.0)
 
 
 async def decide_once(
     factory: async_sessionmaker[AsyncSession], fields: dict[str, Any], now: datetime
-) -> tuple[bool, float, float]:
-    """One lead in its own transaction; answers (routed, total ns, commit ns)."""
-    started = time.perf_counter_ns()
+) -> tuple[bool, float, float, float]:
+    """One lead in its own transaction; answers (routed, total ns, commit ns, CPU ns).
+
+    CPU time is the calling thread's: other processes on the machine do not count, and
+    neither does a wait for SQLite's lock in the driver's own thread.
+    """
+    started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
     async with factory() as session:
         _lead, offer = await open_lead(session, fields, now, now)
         committing = time.perf_counter_ns()
         await session.commit()
-    ended = time.perf_counter_ns()
-    return offer is not None, ended - started, ended - committing
+    ended, cpu_ended = time.perf_counter_ns(), time.thread_time_ns()
+    return offer is not None, ended - started, ended - committing, cpu_ended - cpu_started
 
 
 async def run_decisions(
@@ -717,16 +724,20 @@ async def run_decisions(
 
     result = Decisions()
     log.recording = True
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     for number, fields in enumerate(incoming[args.warmup :]):
         log.reset_decision()
-        routed, total_ns, commit_ns = await decide_once(factory, fields, START + STEP * number)
+        timed = await decide_once(factory, fields, START + STEP * number)
+        routed, total_ns, commit_ns, cpu_ns = timed
         result.routed += routed
         result.total_ms.append(total_ns / 1e6)
+        result.cpu_ms.append(cpu_ns / 1e6)
         result.commit_ms.append(commit_ns / 1e6)
         result.sql_ms.append(log.sql_ns / 1e6)
         result.statements.append(log.count)
     result.wall_s = time.perf_counter() - started
+    result.load = (load_before, os.getloadavg()[0])
     log.recording = False
     return result
 
@@ -885,9 +896,11 @@ def report(
         },
         "seeded": asdict(seeded),
         "decision_ms": total,
+        "decision_cpu_ms": summary(decisions.cpu_ms),
         "commit_ms": summary(decisions.commit_ms),
         "sql_ms": summary(decisions.sql_ms),
         "decisions_per_s": len(decisions.total_ms) / decisions.wall_s,
+        "load_average": decisions.load,
         "routed": decisions.routed,
         "unassigned": len(decisions.total_ms) - decisions.routed,
         "statements_per_decision": summary(decisions.statements),
@@ -925,13 +938,15 @@ def print_report(data: dict[str, Any]) -> None:
         f"({seeded['seconds']:.0f} s)"
     )
     print(_row("decision (open_lead + commit)", data["decision_ms"]))
+    print(_row("  its thread's CPU time", data["decision_cpu_ms"]))
     print(_row("  of which commit()", data["commit_ms"]))
     print(_row("  of which inside SQL statements", data["sql_ms"]))
     print(_row("statements per decision", data["statements_per_decision"], ""))
     shapes = data["decision_shapes"]
     print(
         f"  {data['decisions_per_s']:.1f} decisions/s sequential; {data['routed']:,} offered, "
-        f"{data['unassigned']:,} unassigned"
+        f"{data['unassigned']:,} unassigned; load average {data['load_average'][0]:.2f} "
+        f"before, {data['load_average'][1]:.2f} after"
     )
     print(
         f"  per decision: rules looked at p50 {shapes['rules_looked_at_p50']:.0f} "
@@ -954,6 +969,10 @@ def print_report(data: dict[str, Any]) -> None:
         f"goal      p99 {data['decision_ms']['p99']:.1f} ms = {ratios['p99_to_goal']:.1f}x the "
         f"{GOAL_P99_MS:.0f} ms goal; p50 = {ratios['p50_in_statements']:.0f} bare statements = "
         f"{ratios['p50_in_empty_transactions']:.0f} empty transactions"
+    )
+    print(
+        f"          CPU time p99 {data['decision_cpu_ms']['p99']:.1f} ms; an empty transaction's "
+        f"p99 in the same run {data['ceilings_ms']['empty_transaction']['p99']:.1f} ms"
     )
     print(
         f"          {ratios['sql_share_of_time']:.0%} of decision time is inside SQL statements; "

@@ -37,6 +37,10 @@ class LeadSearchTerm(Base):
     term: Mapped[str] = mapped_column(String(TERM_LENGTH), primary_key=True)
 
 
+# Built once: every flush with a new lead writes its words.
+INSERT_TERMS = insert(LeadSearchTerm)
+
+
 def fold(text: str) -> str:
     """Lower case without accents, so ``José`` is found by ``jose``."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -96,7 +100,7 @@ def _write_terms(session: Session, _context: Any) -> None:
         for term in sorted(lead_terms({key: getattr(lead, key) for key in SEARCHED}))
     ]
     if rows:
-        connection.execute(insert(LeadSearchTerm), rows)
+        connection.execute(INSERT_TERMS, rows)
 
 
 # The leads list pages newest first, with or without a status, by these keys alone.

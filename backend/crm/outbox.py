@@ -33,6 +33,8 @@ SYNCED_EVENTS = frozenset(
         "lost",
     }
 )
+# Built once and run on the flush's connection: it is read on every flush with lead events.
+ACTIVE_CONNECTIONS = select(CrmConnection.id, CrmConnection.sync_all).where(CrmConnection.active)
 
 
 @listens_for(Session, "before_flush")
@@ -45,9 +47,7 @@ def _enqueue_write_backs(session: Session, _context: UOWTransaction, _instances:
     if not lead_ids:
         return
     with session.no_autoflush:
-        connections = session.execute(
-            select(CrmConnection.id, CrmConnection.sync_all).where(CrmConnection.active)
-        ).all()
+        connections = session.connection().execute(ACTIVE_CONNECTIONS).all()
         if not connections:
             return
         pairs = {(c.id, lead) for c in connections if c.sync_all for lead in lead_ids}

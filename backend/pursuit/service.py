@@ -26,6 +26,8 @@ from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent
 from backend.routing import service as routing
 from backend.routing.models import Decision, Rule
+from backend.routing.records import RosterAgent, RoutingRule
+from backend.routing.strategies import candidate_records
 from backend.scoring import service as scoring
 
 logger = logging.getLogger(__name__)
@@ -204,7 +206,7 @@ async def route_lead(
     lead: Lead,
     now: datetime,
     trigger: str,
-    ladder: list[Rule] | None = None,
+    ladder: list[RoutingRule] | None = None,
     previous_owner: str | None = None,
 ) -> Offer | None:
     """Record a routing decision and make its offers, or send the lead to the manager queue.
@@ -226,7 +228,7 @@ async def route_lead(
         rule_id=choice.rule.id if choice.rule else None,
         strategy=choice.rule.strategy if choice.rule else None,
         agent_id=choice.agent.id if choice.agent else None,
-        candidates=[c.as_json() for c in choice.candidates],
+        candidates=candidate_records(choice.candidates),
         rules_tried=choice.rules_tried,
         explanation=choice.explanation,
     )
@@ -294,8 +296,8 @@ async def _teams_of_rules(session: AsyncSession, rule_ids: list[str]) -> list[st
 def _new_offer(
     session: AsyncSession,
     lead: Lead,
-    agent: Agent,
-    rule: Rule | None,
+    agent: Agent | RosterAgent,
+    rule: RoutingRule | None,
     decision: Decision,
     now: datetime,
     accept_timeout_s: int | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
+from weakref import WeakValueDictionary
 from zoneinfo import ZoneInfo
 
 from backend.routing.territory import Coverage, Place, normalize_postal
@@ -159,14 +160,25 @@ def _micros(value: str) -> int:
 
 
 class Clock:
-    """One instant as each time zone sees it; each zone is converted once."""
+    """One instant as each time zone sees it; each zone and schedule is judged once."""
 
-    __slots__ = ("_closed", "_local", "now")
+    __slots__ = ("_by_schedule", "_closed", "_local", "now")
 
     def __init__(self, now: datetime) -> None:
         self.now = now
         self._local: dict[ZoneInfo, tuple[int, int]] = {}
         self._closed: dict[str, str] = {}
+        self._by_schedule: dict[Schedule, str | None] = {}
+
+    def closed_in(self, schedule: Schedule) -> str | None:
+        """Why an agent on ``schedule`` is off now, or None when the schedule is open."""
+        try:
+            return self._by_schedule[schedule]
+        except KeyError:
+            pass
+        is_open = schedule.hours.open_at(*self.local(schedule.zone))
+        found = self._by_schedule[schedule] = None if is_open else self.closed(schedule.timezone)
+        return found
 
     def local(self, zone: ZoneInfo) -> tuple[int, int]:
         """The weekday (Monday 0) and microseconds since local midnight in ``zone``."""
@@ -214,20 +226,36 @@ class LeadView:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AgentProfile:
-    """What eligibility reads about an agent, parsed once: hours, zone, territories, lists.
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+class Schedule:
+    """Working hours in one time zone, shared by every agent with the same ones.
 
-    Built from one state of the agent; a changed agent needs a new profile.
+    Compared by identity: ``Clock`` answers for each schedule once per instant.
     """
 
-    active: bool
-    out_of_office_until: datetime | None
     timezone: str
-    zone: ZoneInfo | None  # only looked up when there are working hours
-    hours: WeeklyHours | None
-    capacity: int
-    daily_cap: int | None
+    zone: ZoneInfo
+    hours: WeeklyHours
+
+    @classmethod
+    def of(cls, timezone: str, hours: dict[str, Any]) -> Schedule:
+        # Keyed by the hours as written, so a roster read parses each distinct week once.
+        written = tuple((day, tuple(map(tuple, spans or ()))) for day, spans in hours.items())
+        key = (timezone, written)
+        found = _schedules.get(key)
+        if found is None:
+            found = _schedules[key] = cls(timezone, ZoneInfo(timezone), WeeklyHours.of(hours))
+        return found
+
+
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+class Fit:
+    """Which leads an agent handles: place, product, language, value band, origin.
+
+    Shared by every agent with the same ones and compared by identity, so a decision
+    judges each fit once however many agents of a pool share it.
+    """
+
     coverage: Coverage
     products: tuple[str, ...]
     languages: tuple[str, ...]
@@ -237,51 +265,20 @@ class AgentProfile:
     value_max: float | None
 
     @classmethod
-    def of(cls, agent: AgentFacts) -> AgentProfile:
-        hours = agent.working_hours
-        return cls(
-            active=agent.active,
-            out_of_office_until=agent.out_of_office_until,
-            timezone=agent.timezone,
-            zone=None if hours is None else ZoneInfo(agent.timezone),
-            hours=None if hours is None else WeeklyHours.of(hours),
-            capacity=agent.capacity,
-            daily_cap=agent.daily_cap,
-            coverage=Coverage.of(agent.territories or (), agent.latitude, agent.longitude),
-            products=tuple(agent.products or ()),
-            languages=tuple(agent.languages or ()),
-            sources=_keys(agent.sources),
-            campaigns=_keys(agent.campaigns),
-            value_min=agent.value_min,
-            value_max=agent.value_max,
+    def of(cls, agent: AgentFacts) -> Fit:
+        fields = (
+            Coverage.of(agent.territories or (), agent.latitude, agent.longitude),
+            tuple(agent.products or ()),
+            tuple(agent.languages or ()),
+            _keys(agent.sources),
+            _keys(agent.campaigns),
+            agent.value_min,
+            agent.value_max,
         )
-
-    def unavailability(self, clock: Clock, load: int, offered_today: int) -> list[str]:
-        """Why the agent cannot take any lead at the clock's instant, whatever the lead."""
-        return self.absence(clock) + self.overload(load, offered_today)
-
-    def absence(self, clock: Clock) -> list[str]:
-        """Why the agent is not at work at the clock's instant: inactive, away or off hours."""
-        reasons: list[str] = []
-        if not self.active:
-            reasons.append("inactive")
-        away = self.out_of_office_until
-        if away is not None and away > clock.now:
-            reasons.append(f"out of office until {away.isoformat()}")
-        hours, zone = self.hours, self.zone
-        if hours is not None and zone is not None and not hours.open_at(*clock.local(zone)):
-            reasons.append(clock.closed(self.timezone))
-        return reasons
-
-    def overload(self, load: int, offered_today: int) -> list[str]:
-        """Why the agent has no room for another lead: capacity or today's cap reached."""
-        reasons: list[str] = []
-        if load >= self.capacity:
-            reasons.append(f"at capacity ({load} of {self.capacity} open leads)")
-        cap = self.daily_cap
-        if cap is not None and offered_today >= cap:
-            reasons.append(f"reached the daily cap ({offered_today} of {cap} leads today)")
-        return reasons
+        found = _fits.get(fields)
+        if found is None:
+            found = _fits[fields] = cls(*fields)
+        return found
 
     def misfit(self, lead: LeadView) -> list[str]:
         """Why this lead is not one the agent handles: place, product, language, value, origin."""
@@ -298,6 +295,110 @@ class AgentProfile:
             reasons.append(f"does not take leads from source {lead.source}")
         if self.campaigns is not None and lead.campaign_key not in self.campaigns:
             reasons.append(f"does not take leads from campaign {lead.campaign or '(none given)'}")
+        return reasons
+
+
+# Interned while some profile holds them; a roster change lets the unused ones go.
+_schedules: WeakValueDictionary[tuple[str, tuple[Any, ...]], Schedule] = WeakValueDictionary()
+_fits: WeakValueDictionary[tuple[Any, ...], Fit] = WeakValueDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    """What eligibility reads about an agent, parsed once: hours, zone, territories, lists.
+
+    Built from one state of the agent; a changed agent needs a new profile.
+    """
+
+    active: bool
+    out_of_office_until: datetime | None
+    timezone: str
+    schedule: Schedule | None  # None: always at work
+    capacity: int
+    daily_cap: int | None
+    fit: Fit
+
+    @classmethod
+    def of(cls, agent: AgentFacts) -> AgentProfile:
+        hours = agent.working_hours
+        return cls(
+            active=agent.active,
+            out_of_office_until=agent.out_of_office_until,
+            timezone=agent.timezone,
+            schedule=None if hours is None else Schedule.of(agent.timezone, hours),
+            capacity=agent.capacity,
+            daily_cap=agent.daily_cap,
+            fit=Fit.of(agent),
+        )
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        """Only looked up when there are working hours."""
+        return None if self.schedule is None else self.schedule.zone
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        return self.fit.products
+
+    @property
+    def sources(self) -> frozenset[str] | None:
+        return self.fit.sources
+
+    def unavailability(self, clock: Clock, load: int, offered_today: int) -> list[str]:
+        """Why the agent cannot take any lead at the clock's instant, whatever the lead."""
+        return self.absence(clock) + self.overload(load, offered_today)
+
+    def absence(self, clock: Clock) -> list[str]:
+        """Why the agent is not at work at the clock's instant: inactive, away or off hours."""
+        reasons: list[str] = []
+        if not self.active:
+            reasons.append("inactive")
+        away = self.out_of_office_until
+        if away is not None and away > clock.now:
+            reasons.append(f"out of office until {away.isoformat()}")
+        if self.schedule is not None and (closed := clock.closed_in(self.schedule)) is not None:
+            reasons.append(closed)
+        return reasons
+
+    def overload(self, load: int, offered_today: int) -> list[str]:
+        """Why the agent has no room for another lead: capacity or today's cap reached."""
+        reasons: list[str] = []
+        if load >= self.capacity:
+            reasons.append(f"at capacity ({load} of {self.capacity} open leads)")
+        cap = self.daily_cap
+        if cap is not None and offered_today >= cap:
+            reasons.append(f"reached the daily cap ({offered_today} of {cap} leads today)")
+        return reasons
+
+    def misfit(self, lead: LeadView) -> list[str]:
+        """Why this lead is not one the agent handles: place, product, language, value, origin."""
+        return self.fit.misfit(lead)
+
+
+class Judgement:
+    """One lead at one instant, judged against agents without the database.
+
+    Each fit and each schedule is judged once per lead, however many agents and pools
+    share it. Answers fresh lists, so a caller may extend one.
+    """
+
+    __slots__ = ("_misfits", "clock", "history", "lead")
+
+    def __init__(self, lead: LeadView, clock: Clock, history: dict[str, History]) -> None:
+        self.lead, self.clock, self.history = lead, clock, history
+        self._misfits: dict[Fit, list[str]] = {}
+
+    def ruled_out(self, agent_id: str, agent: AgentProfile, fit_of: AgentProfile) -> list[str]:
+        """Why the agent cannot take the lead: absence, the fit of ``fit_of`` (the agent
+        itself, or the absent agent a delegate stands in for), and history with the lead."""
+        fit = fit_of.fit
+        misfit = self._misfits.get(fit)
+        if misfit is None:
+            misfit = self._misfits[fit] = fit.misfit(self.lead)
+        present = agent.active and agent.out_of_office_until is None and agent.schedule is None
+        reasons = misfit.copy() if present else agent.absence(self.clock) + misfit
+        if (past := self.history.get(agent_id)) is not None:
+            reasons += past.reasons()
         return reasons
 
 
@@ -340,21 +441,50 @@ CONDITION_KEYS = (*TEXT_CONDITIONS, "value_min", "value_max")
 
 def rule_mismatch(conditions: dict[str, Any], lead: LeadFacts) -> str | None:
     """Why a rule's conditions do not hold for the lead, or None when they all hold."""
-    band = value_band_miss(conditions.get("value_min"), conditions.get("value_max"), lead.value)
-    if band is not None:
-        return band.replace("takes only", "matches only")
-    for key, accepted in conditions.items():
-        if not accepted or key in ("value_min", "value_max"):
-            continue
-        if key == "postal_prefix":
-            code = normalize_postal(lead.postal_code)
-            if not any(code.startswith(normalize_postal(p)) for p in accepted):
-                return f"postal code {lead.postal_code or '(none)'} matches no prefix"
-            continue
-        value = getattr(lead, key)
-        if value is None or not any(_same(value, a) for a in accepted):
-            return f"{key} {value or '(none)'} is not one of {', '.join(accepted)}"
-    return None
+    return RuleConditions.of(conditions).mismatch(lead)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConditions:
+    """A rule's conditions compiled once: accepted values normalized, in the rule's order.
+
+    ``mismatch`` answers what ``rule_mismatch`` answers for the same conditions.
+    """
+
+    value_min: float | None
+    value_max: float | None
+    # (key, accepted keys or postal prefixes, the accepted values as written)
+    checks: tuple[tuple[str, frozenset[str] | tuple[str, ...], str], ...]
+
+    @classmethod
+    def of(cls, conditions: dict[str, Any]) -> RuleConditions:
+        checks: list[tuple[str, frozenset[str] | tuple[str, ...], str]] = []
+        for key, accepted in conditions.items():
+            if not accepted or key in ("value_min", "value_max"):
+                continue
+            if key == "postal_prefix":
+                prefixes = tuple(normalize_postal(p) for p in accepted)
+                checks.append((key, prefixes, ""))
+            else:
+                keys = frozenset(a.strip().lower() for a in accepted if a is not None)
+                checks.append((key, keys, ", ".join(accepted)))
+        return cls(conditions.get("value_min"), conditions.get("value_max"), tuple(checks))
+
+    def mismatch(self, lead: LeadFacts) -> str | None:
+        if self.value_min is not None or self.value_max is not None:
+            band = value_band_miss(self.value_min, self.value_max, lead.value)
+            if band is not None:
+                return band.replace("takes only", "matches only")
+        for key, accepted, written in self.checks:
+            if key == "postal_prefix":
+                code = normalize_postal(lead.postal_code)
+                if not any(code.startswith(prefix) for prefix in accepted):
+                    return f"postal code {lead.postal_code or '(none)'} matches no prefix"
+                continue
+            value = getattr(lead, key)
+            if value is None or value.strip().lower() not in accepted:
+                return f"{key} {value or '(none)'} is not one of {written}"
+        return None
 
 
 def deadline(now: datetime, seconds: int) -> datetime:

@@ -35,8 +35,9 @@ from sqlalchemy.sql.expression import Executable
 
 from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
-from backend.routing.eligibility import AgentProfile, History
+from backend.routing.eligibility import History
 from backend.routing.models import Rotation, Rule
+from backend.routing.records import RosterAgent, RoutingRule
 from backend.routing.snapshot import Snapshot, snapshot, version_query
 from backend.routing.strategies import Turn
 from backend.scoring.models import AgentEvidence
@@ -57,19 +58,19 @@ class Standing:
 
 
 class RoutingFacts(Protocol):
-    async def pool_agents(self, pool: dict[str, Any]) -> list[Agent]: ...
+    async def pool_agents(self, pool: dict[str, Any]) -> list[RosterAgent]: ...
 
-    async def agents(self, agent_ids: set[str]) -> dict[str, Agent]: ...
+    async def agents(self, agent_ids: set[str]) -> dict[str, RosterAgent]: ...
 
-    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]: ...
-
-    async def standing(self, agents: list[Agent], now: datetime) -> Standing: ...
+    async def standing(self, agents: list[RosterAgent], now: datetime) -> Standing: ...
 
     async def history(self, lead_id: str | None) -> dict[str, History]: ...
 
     async def previous_owner(self, lead: Any, lead_id: str | None) -> str | None: ...
 
-    async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]: ...
+    async def turns(
+        self, rule_id: str, lock: bool, agent_ids: list[str] | None = None
+    ) -> dict[str, Turn]: ...
 
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]: ...
 
@@ -123,6 +124,7 @@ STANDING, SERVED_BY_GROUP = _statements()
 TURNS = select(Rotation.agent_id, Rotation.sequence, Rotation.pass_value).where(
     Rotation.rule_id == bindparam("rule_id")
 )
+TURNS_OF = TURNS.where(Rotation.agent_id.in_(bindparam("agent_ids", expanding=True)))
 
 
 def local_midnight(now: datetime, zone: str) -> datetime:
@@ -173,23 +175,18 @@ class DatabaseFacts:
         past = [(agent, status, why) for _, _, agent, status, why in rows if agent is not None]
         self._prefetched = rows[0][0], _histories(past), rows[0][1]
 
-    async def active_rules(self) -> list[Rule]:
+    async def active_rules(self) -> list[RoutingRule]:
         return (await self.snapshot()).active_rules
 
-    async def pool_agents(self, pool: dict[str, Any]) -> list[Agent]:
+    async def pool_agents(self, pool: dict[str, Any]) -> list[RosterAgent]:
         """Everyone a pool names directly or through a team or partner, oldest first."""
-        return list((await self.snapshot()).pool(pool))
+        return (await self.snapshot()).pool(pool)
 
-    async def agents(self, agent_ids: set[str]) -> dict[str, Agent]:
+    async def agents(self, agent_ids: set[str]) -> dict[str, RosterAgent]:
         known = (await self.snapshot()).agents
         return {i: known[i] for i in agent_ids if i in known}
 
-    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]:
-        """Each agent's eligibility facts, parsed once per roster version."""
-        profile = (await self.snapshot()).profile
-        return {a.id: profile(a) for a in agents}
-
-    async def standing(self, agents: list[Agent], now: datetime) -> Standing:
+    async def standing(self, agents: list[RosterAgent], now: datetime) -> Standing:
         """Open leads (pending offers plus accepted leads not yet closed), offers since
         midnight in each capped agent's own zone, and who is unreachable: in one read."""
         found = Standing(dict.fromkeys((a.id for a in agents), 0), {})
@@ -236,15 +233,21 @@ class DatabaseFacts:
         owner: str | None = await self.session.scalar(query, values)
         return owner
 
-    async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]:
-        """The rule's rotation; with ``lock`` other routers of this rule wait for us.
+    async def turns(
+        self, rule_id: str, lock: bool, agent_ids: list[str] | None = None
+    ) -> dict[str, Turn]:
+        """The rule's rotation, of ``agent_ids`` only when given; with ``lock`` other routers
+        of this rule wait for us.
 
         SQLite needs no row lock: every transaction there begins ``IMMEDIATE``, so all
         writers already take turns.
         """
         if lock and self.session.get_bind().dialect.name != "sqlite":
             await self.session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
-        rows = await self._read(TURNS, {"rule_id": rule_id})
+        if agent_ids is None:
+            rows = await self._read(TURNS, {"rule_id": rule_id})
+        else:
+            rows = await self._read(TURNS_OF, {"rule_id": rule_id, "agent_ids": agent_ids})
         return {
             agent_id: Turn(sequence, pass_value if sequence else None)
             for agent_id, sequence, pass_value in rows

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.pursuit.service import list_leads
-from backend.roster.models import Agent
-from backend.routing.eligibility import rule_mismatch, unavailability
+from backend.routing.eligibility import Clock, rule_mismatch
 from backend.routing.facts import DatabaseFacts
 from backend.routing.models import Rule
+from backend.routing.records import RosterAgent
 from backend.routing.service import list_rules
 
 MATCH_WINDOW = timedelta(days=30)
@@ -58,10 +58,11 @@ async def nobody_available(facts: DatabaseFacts, rule: Rule, now: datetime) -> s
     wanted = {a.delegate_id for a in pool if a.delegate_id} - set(in_pool)
     everyone = {**in_pool, **await facts.agents(wanted)}
     standing = await facts.standing(list(everyone.values()), now)
+    clock = Clock(now)
 
-    def reasons(agent: Agent) -> list[str]:
+    def reasons(agent: RosterAgent) -> list[str]:
         load, today = standing.loads[agent.id], standing.offered_today.get(agent.id, 0)
-        return unavailability(agent, now, load, today)
+        return agent.profile.unavailability(clock, load, today)
 
     blocked = []
     for agent in pool:

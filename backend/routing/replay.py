@@ -33,9 +33,10 @@ from backend.pursuit.models import Lead, Offer
 from backend.pursuit.service import list_leads
 from backend.roster.models import Agent
 from backend.roster.service import CAPACITY_LIMIT, WEIGHT_LIMIT, list_agents
-from backend.routing.eligibility import AgentProfile, History, rule_mismatch
+from backend.routing.eligibility import History
 from backend.routing.facts import FAIR_SHARE_WINDOW, DatabaseFacts, Standing, local_midnight
 from backend.routing.models import Rule
+from backend.routing.records import RosterAgent, RoutingRule
 from backend.routing.service import Choice, choose, validate_rule
 from backend.routing.strategies import Turn
 from backend.scoring import service as scoring
@@ -156,7 +157,8 @@ class ReplayFacts:
         shares: dict[str | None, float],
         unreachable: set[str] | None = None,
     ) -> None:
-        self.roster = sorted(roster, key=lambda a: (a.created_at, a.id))
+        records = (RosterAgent.of(a) for a in roster)
+        self.roster = sorted(records, key=lambda a: (a.created_at, a.id))
         self.unreachable = unreachable or set()  # as they stand today
         self.by_id = {a.id: a for a in self.roster}
         self.now = datetime.min
@@ -166,14 +168,13 @@ class ReplayFacts:
         self._turns: dict[str, dict[str, Turn]] = defaultdict(dict)
         self._served: dict[str, list[tuple[datetime, str | None, str]]] = defaultdict(list)
         self._owners: dict[str, tuple[datetime, str]] = {}
-        self._profiles: dict[str, AgentProfile] = {}
         # Seeded, so that replaying one proposal twice draws the same pursuit scores.
         self.draws = random.Random(REPLAY_SEED)
 
     def advance(self, now: datetime) -> None:
         self.now = now
 
-    async def pool_agents(self, pool: dict[str, Any]) -> list[Agent]:
+    async def pool_agents(self, pool: dict[str, Any]) -> list[RosterAgent]:
         agent_ids = set(pool.get("agent_ids") or [])
         team_ids = set(pool.get("team_ids") or [])
         partner_ids = set(pool.get("partner_ids") or [])
@@ -183,18 +184,10 @@ class ReplayFacts:
             if a.id in agent_ids or a.team_id in team_ids or a.partner_id in partner_ids
         ]
 
-    async def agents(self, agent_ids: set[str]) -> dict[str, Agent]:
+    async def agents(self, agent_ids: set[str]) -> dict[str, RosterAgent]:
         return {i: self.by_id[i] for i in agent_ids if i in self.by_id}
 
-    async def profiles(self, agents: list[Agent]) -> dict[str, AgentProfile]:
-        """Each agent's eligibility facts, parsed once: the proposed roster does not change."""
-        kept = self._profiles
-        for agent in agents:
-            if agent.id not in kept:
-                kept[agent.id] = AgentProfile.of(agent)
-        return {a.id: kept[a.id] for a in agents}
-
-    async def standing(self, agents: list[Agent], now: datetime) -> Standing:
+    async def standing(self, agents: list[RosterAgent], now: datetime) -> Standing:
         """Replayed leads still open at the replay's clock, and replayed offers today."""
         loads = {
             a.id: sum(1 for end in self._open_until[a.id] if _open(end, self.now)) for a in agents
@@ -214,8 +207,13 @@ class ReplayFacts:
         seen = [self._owners[key] for key in _contact_keys(lead) if key in self._owners]
         return max(seen)[1] if seen else None
 
-    async def turns(self, rule_id: str, lock: bool) -> dict[str, Turn]:
-        return dict(self._turns[rule_id])
+    async def turns(
+        self, rule_id: str, lock: bool, agent_ids: list[str] | None = None
+    ) -> dict[str, Turn]:
+        rotation = self._turns[rule_id]
+        if agent_ids is None:
+            return dict(rotation)
+        return {i: rotation[i] for i in agent_ids if i in rotation}
 
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]:
         recent = {
@@ -323,8 +321,9 @@ async def replay(
         rules = {r.id: RuleTally(r.id, r.name, r.priority, r.strategy) for r in proposal.rules}
         agents = {a.id: AgentTally(a.id, a.name) for a in roster}
         unassigned = 0
+        proposed = [RoutingRule.of(r) for r in proposal.rules]
         for lead in leads:
-            choice = await _decide(session, facts, proposal.rules, lead)
+            choice = await _decide(session, facts, proposed, lead)
             facts.record(lead, choice)
             unassigned += _count(rules, agents, choice)
         unassigned_actual = await _add_actual(session, agents, leads, start, end)
@@ -395,11 +394,11 @@ async def period_leads(session: AsyncSession, start: datetime, end: datetime) ->
 
 
 async def _decide(
-    session: AsyncSession, facts: ReplayFacts, rules: list[Rule], lead: Lead
+    session: AsyncSession, facts: ReplayFacts, rules: list[RoutingRule], lead: Lead
 ) -> Choice:
     """Live routing over the proposed rules whose conditions hold for the lead."""
     facts.advance(lead.received_at)
-    matching = [r for r in rules if r.active and rule_mismatch(r.conditions, lead) is None]
+    matching = [r for r in rules if r.active and r.matcher.mismatch(lead) is None]
     if not matching:
         return Choice(None, explanation="no proposed rule matches")
     # Given only rules that match, the ladder mode of ``choose`` (conditions unread) is moot.

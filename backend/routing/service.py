@@ -21,17 +21,19 @@ from backend.routing.eligibility import (
     CONDITION_KEYS,
     TEXT_CONDITIONS,
     Clock,
-    History,
+    Judgement,
     LeadFacts,
     LeadView,
-    rule_mismatch,
 )
 from backend.routing.facts import DatabaseFacts, RoutingFacts
 from backend.routing.models import Rotation, Rule
+from backend.routing.records import RosterAgent, RoutingRule
 from backend.routing.strategies import (
     NEUTRAL_SCORE,
     STRATEGIES,
     Candidate,
+    Turn,
+    candidate_records,
     hold_back_by_fair_share,
     hold_back_lower_tiers,
     rank,
@@ -54,15 +56,15 @@ class Choice:
     ``agents`` holds one agent, or everyone offered at once when the rule broadcasts.
     """
 
-    rule: Rule | None
-    agents: list[Agent] = field(default_factory=list)
+    rule: RoutingRule | None
+    agents: list[RosterAgent] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     rules_tried: list[dict[str, Any]] = field(default_factory=list)
     explanation: str = ""
     next_pass: dict[str, float] = field(default_factory=dict)
 
     @property
-    def agent(self) -> Agent | None:
+    def agent(self) -> RosterAgent | None:
         return self.agents[0] if self.agents else None
 
     @property
@@ -70,20 +72,22 @@ class Choice:
         return self.rule is not None and self.rule.strategy == "broadcast"
 
 
-async def active_rules(session: AsyncSession) -> list[Rule]:
-    """Active rules by priority, as read-only copies shared between decisions."""
+async def active_rules(session: AsyncSession) -> list[RoutingRule]:
+    """Active rules by priority, as records shared between decisions."""
     return await DatabaseFacts(session).active_rules()
 
 
-async def escalation_chain(session: AsyncSession, rule_id: str | None) -> list[Rule]:
+async def escalation_chain(session: AsyncSession, rule_id: str | None) -> list[RoutingRule]:
     """The rule an escalation goes to, then its own escalation target, and so on."""
-    chain: list[Rule] = []
-    while rule_id is not None and all(r.id != rule_id for r in chain):
+    chain: list[RoutingRule] = []
+    seen: set[str] = set()
+    while rule_id is not None and rule_id not in seen:
+        seen.add(rule_id)
         rule = await session.get(Rule, rule_id)
         if rule is None:
             break
         if rule.active:
-            chain.append(rule)
+            chain.append(RoutingRule.of(rule))
         rule_id = rule.escalate_to_rule_id
     return chain
 
@@ -94,7 +98,7 @@ async def choose(
     now: datetime,
     lead_id: str | None = None,
     *,
-    rules: Sequence[Rule] | None = None,
+    rules: Sequence[RoutingRule] | None = None,
     facts: RoutingFacts | None = None,
     lock: bool = True,
     draws: random.Random | None = None,
@@ -120,17 +124,17 @@ async def choose(
     previous = previous_owner or await facts.previous_owner(lead, lead_id)
     tried: list[dict[str, Any]] = []
     passed_over: dict[str, Candidate] = {}
-    clock, view = Clock(now), LeadView.of(lead)
+    judgement = Judgement(LeadView.of(lead), Clock(now), history)
 
     for rule in rules:
-        mismatch = None if on_ladder else rule_mismatch(rule.conditions, lead)
+        mismatch = None if on_ladder else rule.matcher.mismatch(lead)
         if mismatch is not None:
             tried.append({"rule_id": rule.id, "name": rule.name, "matched": False, "why": mismatch})
             continue
         if lock and database is facts:
             # Before loads are counted: routers of one rule queued here see each other's offers.
             await _lock_rule(session, rule.id)
-        candidates = await _candidates(facts, rule, view, clock, history)
+        candidates = await _candidates(facts, rule, judgement)
         if rule.strategy == "score":
             await _draw_scores(session, candidates, now, draws or SCORE_DRAWS)
         if not any(c.eligible for c in candidates):
@@ -173,7 +177,7 @@ async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict
         "rule_id": choice.rule.id if choice.rule else None,
         "agent_id": choice.agent.id if choice.agent else None,
         "agent_ids": [a.id for a in choice.agents],
-        "candidates": [c.as_json() for c in choice.candidates],
+        "candidates": candidate_records(choice.candidates),
         "rules_tried": choice.rules_tried,
         "explanation": choice.explanation,
     }
@@ -182,11 +186,7 @@ async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict
 
 
 async def _candidates(
-    facts: RoutingFacts,
-    rule: Rule,
-    lead: LeadView,
-    clock: Clock,
-    history: dict[str, History],
+    facts: RoutingFacts, rule: RoutingRule, judgement: Judgement
 ) -> list[Candidate]:
     """The pool, with delegates standing in for agents who are out of office.
 
@@ -194,36 +194,31 @@ async def _candidates(
     judged first; open leads and today's offers are counted only for the agents left, so
     an agent ruled out records those reasons and no load.
     """
-    now = clock.now
+    now = judgement.clock.now
     pool = await facts.pool_agents(rule.pool)
     absent = [a for a in pool if a.delegate_id and _out_of_office(a, now)]
     in_pool = {a.id for a in pool}
     delegates = await facts.agents({a.delegate_id for a in absent if a.delegate_id} - in_pool)
     stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
-    everyone = pool + [d for d, _ in stand_ins]
-    profiles = await facts.profiles(everyone)
 
-    def ruled_out(agent: Agent, fit_of: Agent) -> list[str]:
-        reasons = profiles[agent.id].absence(clock) + profiles[fit_of.id].misfit(lead)
-        if (past := history.get(agent.id)) is not None:
-            reasons += past.reasons()
-        return reasons
+    ruled_out = judgement.ruled_out
 
     # A delegate takes the absent agent's leads: their availability, the absent one's fit.
     seats = [(a, a, None) for a in pool] + [(d, a, a) for d, a in stand_ins]
     judged = [
-        (agent, fit_of, stand_in, ruled_out(agent, fit_of)) for agent, fit_of, stand_in in seats
+        (agent, fit_of, stand_in, ruled_out(agent.id, agent.profile, fit_of.profile))
+        for agent, fit_of, stand_in in seats
     ]
     left = list({agent.id: agent for agent, _, _, reasons in judged if not reasons}.values())
     standing = await facts.standing(left, now)
     score = NEUTRAL_SCORE if rule.strategy == "score" else None
 
     def candidate(
-        agent: Agent, fit_of: Agent, stand_in: Agent | None, reasons: list[str]
+        agent: RosterAgent, fit_of: RosterAgent, stand_in: RosterAgent | None, reasons: list[str]
     ) -> Candidate:
         load = standing.loads.get(agent.id)
         if load is not None:
-            reasons = profiles[agent.id].overload(load, standing.offered_today.get(agent.id, 0))
+            reasons = agent.profile.overload(load, standing.offered_today.get(agent.id, 0))
             if not reasons and agent.id in standing.unreachable:
                 reasons = [UNREACHABLE]
         return Candidate(
@@ -239,13 +234,13 @@ async def _candidates(
     return [candidate(*seat) for seat in judged]
 
 
-def _out_of_office(agent: Agent, now: datetime) -> bool:
+def _out_of_office(agent: RosterAgent, now: datetime) -> bool:
     return agent.out_of_office_until is not None and agent.out_of_office_until > now
 
 
 async def _select(
     facts: RoutingFacts,
-    rule: Rule,
+    rule: RoutingRule,
     candidates: list[Candidate],
     now: datetime,
     previous_owner: str | None,
@@ -266,8 +261,13 @@ async def _select(
         shares = await facts.shares({g for g in groups if g is not None})
         share_note = hold_back_by_fair_share(candidates, served, shares)
 
-    turns = await facts.turns(rule.id, lock) if rule.strategy != "broadcast" else {}
-    ranking = rank(rule.strategy, [c for c in candidates if c.in_running], turns)
+    running = [c for c in candidates if c.in_running]
+    turns: dict[str, Turn] = {}
+    if rule.strategy != "broadcast":
+        # Weighted rotation lifts returning agents to the whole rotation's floor.
+        wanted = None if rule.strategy == "weighted_round_robin" else [c.agent.id for c in running]
+        turns = await facts.turns(rule.id, lock, wanted)
+    ranking = rank(rule.strategy, running, turns)
     for position, c in enumerate(ranking.ordered, start=1):
         c.rank = 1 if rule.strategy == "broadcast" else position
     winners = ranking.ordered if rule.strategy == "broadcast" else ranking.ordered[:1]
@@ -282,7 +282,7 @@ async def _select(
     return choice
 
 
-def _explain(rule: Rule, winners: list[Candidate], why: str) -> str:
+def _explain(rule: RoutingRule, winners: list[Candidate], why: str) -> str:
     names = ", ".join(
         f"{c.agent.name} (for {c.delegate_for.name}, out of office)"
         if c.delegate_for

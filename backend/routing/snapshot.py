@@ -9,56 +9,48 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, Select, inspect, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.roster.models import Agent, Partner
-from backend.routing.eligibility import AgentProfile
 from backend.routing.models import RoutingState, Rule
+from backend.routing.records import AGENT_COLUMNS, RULE_COLUMNS, RosterAgent, RoutingRule
 
 POOL_KEYS = ("agent_ids", "team_ids", "partner_ids")
 STATE_ROW = 1
-Row = TypeVar("Row", Agent, Rule)
+AGENTS = select(*(getattr(Agent, name) for name in AGENT_COLUMNS))
+RULES = select(*(getattr(Rule, name) for name in RULE_COLUMNS))
 
 
 @dataclass
 class Snapshot:
-    """Agents, rules and partner shares at one roster version.
+    """Agents, rules and partner shares at one roster version, as immutable records.
 
-    Its agents and rules belong to no session and are shared by every decision that
-    reads this version: treat them as read-only and never add them to a session.
+    Shared by every decision that reads this version; its pools are worked out on first use.
     """
 
     version: str
-    agents: dict[str, Agent]
-    rules: dict[str, Rule]
+    agents: dict[str, RosterAgent]
+    rules: dict[str, RoutingRule]
     fair_shares: dict[str, float]
-    active_rules: list[Rule] = field(init=False)
-    _pools: dict[tuple[tuple[str, ...], ...], list[Agent]] = field(init=False, repr=False)
-    _profiles: dict[str, AgentProfile] = field(init=False, repr=False)
-    _groups: dict[tuple[str, str], list[Agent]] | None = field(init=False, repr=False)
+    active_rules: list[RoutingRule] = field(init=False)
+    _pools: dict[tuple[tuple[str, ...], ...], list[RosterAgent]] = field(init=False, repr=False)
+    _groups: dict[tuple[str, str], list[RosterAgent]] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         active = [r for r in self.rules.values() if r.active]
         self.active_rules = sorted(active, key=lambda r: (r.priority, r.created_at))
         self._pools = {}
-        self._profiles = {}
         self._groups = None
 
-    def profile(self, agent: Agent) -> AgentProfile:
-        """The agent's parsed eligibility facts, kept from first use for this snapshot's agents."""
-        found = self._profiles.get(agent.id)
-        if found is None:
-            if self.agents.get(agent.id) is not agent:
-                return AgentProfile.of(agent)
-            found = self._profiles[agent.id] = AgentProfile.of(agent)
-        return found
+    def pool(self, pool: dict[str, Any]) -> list[RosterAgent]:
+        """Everyone a pool names directly or through a team or partner, oldest first.
 
-    def pool(self, pool: dict[str, Any]) -> list[Agent]:
-        """Everyone a pool names directly or through a team or partner, oldest first."""
+        The list is kept and shared between decisions: read it, never change it.
+        """
         key = tuple(tuple(pool.get(k) or ()) for k in POOL_KEYS)
         found = self._pools.get(key)
         if found is None:
@@ -67,14 +59,14 @@ class Snapshot:
 
     def _members(
         self, agent_ids: set[str], team_ids: set[str], partner_ids: set[str]
-    ) -> list[Agent]:
+    ) -> list[RosterAgent]:
         groups = self._by_group()
         members = {i: self.agents[i] for i in agent_ids if i in self.agents}
         for kind, ids in (("team", team_ids), ("partner", partner_ids)):
             members.update((a.id, a) for i in ids for a in groups.get((kind, i), ()))
         return sorted(members.values(), key=lambda a: (a.created_at, a.id))
 
-    def _by_group(self) -> dict[tuple[str, str], list[Agent]]:
+    def _by_group(self) -> dict[tuple[str, str], list[RosterAgent]]:
         """Agents by team and by partner company, so a pool costs its size, not the roster's."""
         if self._groups is None:
             self._groups = defaultdict(list)
@@ -112,16 +104,10 @@ async def snapshot(session: AsyncSession, version: str | None) -> Snapshot:
 
 
 async def _read(session: AsyncSession, version: str) -> Snapshot:
-    agents = await _rows(session, Agent)
-    rules = await _rows(session, Rule)
+    """Plain rows, never a session's mapped objects, so no decision shares one with a session."""
+    agents = [RosterAgent.from_row(row) for row in (await session.execute(AGENTS)).mappings()]
+    rules = [RoutingRule.from_row(row) for row in (await session.execute(RULES)).mappings()]
     shares = await session.execute(select(Partner.id, Partner.fair_share))
     return Snapshot(
         version, {a.id: a for a in agents}, {r.id: r for r in rules}, dict(shares.tuples().all())
     )
-
-
-async def _rows(session: AsyncSession, model: type[Row]) -> list[Row]:
-    """Every row of a table as new objects, so no session's pending changes leak in."""
-    columns = [getattr(model, attr.key) for attr in inspect(model).column_attrs]
-    rows = await session.execute(select(*columns))
-    return [model(**row) for row in rows.mappings().all()]

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.roster.models import Agent
+import msgspec
+
+from backend.routing.records import RosterAgent
 
 STRATEGIES = ("score", "round_robin", "weighted_round_robin", "least_loaded", "broadcast")
 NEUTRAL_SCORE = 50.0
@@ -23,15 +25,15 @@ class Turn:
     pass_value: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
-    agent: Agent
+    agent: RosterAgent
     load: int | None  # None when the agent was ruled out before open leads were counted
     reasons: list[str]
     score: float | None = None
     tier: int = 1
     group: str | None = None  # the partner company, None for employees
-    delegate_for: Agent | None = None
+    delegate_for: RosterAgent | None = None
     rank: int | None = None
     held_back: str | None = None
 
@@ -44,19 +46,45 @@ class Candidate:
         return self.eligible and self.held_back is None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "agent_id": self.agent.id,
-            "name": self.agent.name,
-            "eligible": self.eligible,
-            "reasons": self.reasons,
-            "held_back": self.held_back,
-            "rank": self.rank,
-            "load": self.load,
-            "score": self.score,
-            "tier": self.tier,
-            "partner_id": self.group,
-            "delegate_for": self.delegate_for.id if self.delegate_for else None,
-        }
+        return candidate_records([self])[0]
+
+
+class _Recorded(msgspec.Struct):
+    """A candidate as its decision records it; the fields in the order they are shown."""
+
+    agent_id: str
+    name: str
+    eligible: bool
+    reasons: list[str]
+    held_back: str | None
+    rank: int | None
+    load: int | None
+    score: float | None
+    tier: int
+    partner_id: str | None
+    delegate_for: str | None
+
+
+def candidate_records(candidates: list[Candidate]) -> list[dict[str, Any]]:
+    """Every candidate as its decision records it, built in one pass for large pools."""
+    recorded = [
+        _Recorded(
+            c.agent.id,
+            c.agent.name,
+            not c.reasons,
+            c.reasons,
+            c.held_back,
+            c.rank,
+            c.load,
+            c.score,
+            c.tier,
+            c.group,
+            None if c.delegate_for is None else c.delegate_for.id,
+        )
+        for c in candidates
+    ]
+    built: list[dict[str, Any]] = msgspec.to_builtins(recorded)
+    return built
 
 
 @dataclass

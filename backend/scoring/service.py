@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -293,8 +293,14 @@ async def reachability(session: AsyncSession, agent_ids: Iterable[str]) -> dict[
     return {i: _reachability(rows.get(i), i) for i in ids}
 
 
-STATS = select(AgentEvidence.agent_id, AgentEvidence.stats).where(
-    AgentEvidence.agent_id.in_(bindparam("agent_ids", expanding=True))
+# Agents' own evidence and their peer groups' pooled evidence, in one read.
+EVIDENCE = union_all(
+    select(literal_column("'agent'"), AgentEvidence.agent_id, AgentEvidence.stats).where(
+        AgentEvidence.agent_id.in_(bindparam("agent_ids", expanding=True))
+    ),
+    select(literal_column("'group'"), GroupEvidence.key, GroupEvidence.stats).where(
+        GroupEvidence.key.in_(bindparam("group_keys", expanding=True))
+    ),
 )
 UNREACHABLE = select(AgentEvidence.agent_id).where(
     AgentEvidence.agent_id.in_(bindparam("agent_ids", expanding=True)),
@@ -337,10 +343,12 @@ async def _inputs(
     if missing:
         raise NotFound(f"Agent {missing[0]} does not exist.")
     groups = {i: peer_group(*known[i]) for i in agent_ids}
-    rows = await session.execute(STATS, {"agent_ids": agent_ids}) if agent_ids else None
-    own = {agent_id: Stats.from_json(stats) for agent_id, stats in rows or ()}
-    query = select(GroupEvidence).where(GroupEvidence.key.in_(set(groups.values())))
-    pooled = {g.key: Stats.from_json(g.stats) for g in (await session.scalars(query)).all()}
+    own: dict[str, Stats] = {}
+    pooled: dict[str, Stats] = {}
+    if agent_ids:
+        values = {"agent_ids": agent_ids, "group_keys": sorted(set(groups.values()))}
+        for kind, key, stats in await session.execute(EVIDENCE, values):
+            (own if kind == "agent" else pooled)[key] = Stats.from_json(stats)
     moment = _seconds(now)
     priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups.values())}
     return {i: (own.get(i), priors[groups[i]]) for i in agent_ids}

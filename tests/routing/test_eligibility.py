@@ -14,6 +14,8 @@ from backend.routing.eligibility import (
     AgentProfile,
     Clock,
     History,
+    Judgement,
+    LeadView,
     WeeklyHours,
     ineligibility,
     rule_mismatch,
@@ -421,3 +423,22 @@ def test_agent_profile_keeps_its_answers_when_the_agent_changes_later() -> None:
 
     assert profile.products == ("solar",)
     assert profile.sources == frozenset({"web"})
+
+
+def test_judgement_judges_a_shared_fit_once_and_gives_each_agent_its_own_reasons() -> None:
+    fit: dict[str, Any] = {"territories": [{"country": "BR"}], "products": ["solar"]}
+    ana = AgentProfile.of(FakeAgent(**fit))
+    bea = AgentProfile.of(FakeAgent(**fit, active=False, working_hours=WEEKDAYS_9_TO_6))
+    cai = AgentProfile.of(FakeAgent(working_hours=WEEKDAYS_9_TO_6))
+    lead = LeadView.of(FakeLead(country="US", region="CA", postal_code="94105", product="wind"))
+    judgement = Judgement(lead, Clock(NOON), {"bea": History(declined=True)})
+
+    first = judgement.ruled_out("ana", ana, ana)
+    first.append("changed by the caller")
+    again = judgement.ruled_out("ana", ana, ana)
+    for_bea = judgement.ruled_out("bea", bea, bea)
+
+    misfit = ["territory does not cover US/CA/94105", "does not handle product wind"]
+    assert ana.fit is bea.fit and bea.schedule is cai.schedule
+    assert again == misfit
+    assert for_bea == ["inactive", *misfit, "declined this lead before"]

@@ -13,8 +13,10 @@ from backend.roster.service import create_partner, create_team, update_agent
 from backend.routing.eligibility import Clock
 from backend.routing.facts import DatabaseFacts
 from backend.routing.models import Rotation
+from backend.routing.records import RosterAgent
 from backend.routing.service import record_turn
 from backend.routing.snapshot import version_query
+from backend.routing.strategies import Turn
 from tests.factories import add_agent, add_rule, submit
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # a Monday
@@ -124,15 +126,14 @@ async def test_snapshot_parses_each_agent_once_and_again_after_a_roster_write(
 ) -> None:
     async with sessions() as session:
         ana = await add_agent(session, "Ana", working_hours={"mon": [["09:00", "10:00"]]})
-        before = await DatabaseFacts(session).snapshot()
-        parsed = before.profile(before.agents[ana])
-        assert before.profile(before.agents[ana]) is parsed
+        parsed = (await DatabaseFacts(session).snapshot()).agents[ana].profile
+        assert (await DatabaseFacts(session).snapshot()).agents[ana].profile is parsed
 
         await update_agent(session, ana, {"working_hours": {"mon": [["11:00", "13:00"]]}})
         after = await DatabaseFacts(session).snapshot()
 
-    assert after.profile(after.agents[ana]) is not parsed
-    assert after.profile(after.agents[ana]).unavailability(Clock(T0), 0, 0) == []
+    assert after.agents[ana].profile is not parsed
+    assert after.agents[ana].profile.unavailability(Clock(T0), 0, 0) == []
 
 
 async def test_changed_working_hours_reach_the_next_decision(sessions: Sessions) -> None:
@@ -164,7 +165,7 @@ async def test_delegate_outside_the_pool_comes_from_the_snapshot(sessions: Sessi
 async def load_of(session: AsyncSession, agent_id: str) -> int:
     agent = await session.get(Agent, agent_id)
     assert agent is not None
-    standing = await DatabaseFacts(session).standing([agent], T0)
+    standing = await DatabaseFacts(session).standing([RosterAgent.of(agent)], T0)
     return standing.loads[agent_id]
 
 
@@ -214,3 +215,20 @@ async def test_record_turn_moves_the_agent_to_the_back_and_keeps_its_pass(
         ana: (3, 0.5),
         bea: (2, 0.0),
     }
+
+
+async def test_turns_of_named_agents_leave_the_rest_of_the_rotation_unread(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        ana, bea, cai = [await add_agent(session, name) for name in ("Ana", "Bea", "Cai")]
+        rule = await add_rule(session, "All", [ana, bea, cai])
+        for agent in (ana, bea, cai):
+            await record_turn(session, rule, agent, T0, pass_value=1.5)
+        facts = DatabaseFacts(session)
+
+        every = await facts.turns(rule, lock=True)
+        named = await facts.turns(rule, lock=True, agent_ids=[cai, ana, "nobody"])
+
+    assert {agent: turn.sequence for agent, turn in every.items()} == {ana: 1, bea: 2, cai: 3}
+    assert named == {ana: Turn(1, 1.5), cai: Turn(3, 1.5)}

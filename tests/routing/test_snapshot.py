@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from backend.roster.models import Agent
+from backend.routing.records import RosterAgent
 from backend.routing.snapshot import Snapshot
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-def agent(name: str, minute: int, team: str | None, partner: str | None) -> Agent:
+def agent(name: str, minute: int, team: str | None, partner: str | None) -> RosterAgent:
     at = T0 + timedelta(minutes=minute)
-    return Agent(id=name, name=name, team_id=team, partner_id=partner, created_at=at)
+    return RosterAgent.of(
+        Agent(id=name, name=name, team_id=team, partner_id=partner, created_at=at, timezone="UTC")
+    )
 
 
 def test_snapshot_pool_names_agents_teams_and_partners_oldest_first() -> None:
