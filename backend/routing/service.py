@@ -197,8 +197,10 @@ async def _candidates(
     now = judgement.clock.now
     pool = await facts.pool_agents(rule.pool)
     absent = [a for a in pool if a.delegate_id and _out_of_office(a, now)]
-    in_pool = {a.id for a in pool}
-    delegates = await facts.agents({a.delegate_id for a in absent if a.delegate_id} - in_pool)
+    in_pool = {a.id: a for a in pool}
+    wanted = {a.delegate_id for a in absent if a.delegate_id}
+    delegates = await facts.agents(wanted - in_pool.keys())
+    delegates.update({i: in_pool[i] for i in wanted & in_pool.keys()})
     stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
 
     ruled_out = judgement.ruled_out
@@ -209,6 +211,12 @@ async def _candidates(
         (agent, fit_of, stand_in, ruled_out(agent.id, agent.profile, fit_of.profile))
         for agent, fit_of, stand_in in seats
     ]
+    # A delegate from the same pool who may take the lead as themselves needs no second seat.
+    own_right = {agent.id for agent, _, stand_in, reasons in judged if not stand_in and not reasons}
+    judged = [
+        (agent, fit_of, stand_in, [IN_OWN_RIGHT] if stand_in and agent.id in own_right else reasons)
+        for agent, fit_of, stand_in, reasons in judged
+    ]
     left = list({agent.id: agent for agent, _, _, reasons in judged if not reasons}.values())
     standing = await facts.standing(left, now)
     score = NEUTRAL_SCORE if rule.strategy == "score" else None
@@ -216,7 +224,8 @@ async def _candidates(
     def candidate(
         agent: RosterAgent, fit_of: RosterAgent, stand_in: RosterAgent | None, reasons: list[str]
     ) -> Candidate:
-        load = standing.loads.get(agent.id)
+        # Another seat of the same agent may have been counted; a seat ruled out keeps its reasons.
+        load = None if reasons else standing.loads.get(agent.id)
         if load is not None:
             reasons = agent.profile.overload(load, standing.offered_today.get(agent.id, 0))
             if not reasons and agent.id in standing.unreachable:
@@ -232,6 +241,9 @@ async def _candidates(
         )
 
     return [candidate(*seat) for seat in judged]
+
+
+IN_OWN_RIGHT = "already a candidate in their own right"
 
 
 def _out_of_office(agent: RosterAgent, now: datetime) -> bool:

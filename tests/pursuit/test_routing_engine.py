@@ -387,6 +387,60 @@ async def test_out_of_office_agent_hands_leads_to_the_delegate(sessions: Session
     ]
 
 
+async def test_delegate_in_the_same_pool_stands_in_where_only_the_absent_one_fits(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        zed = await add_agent(session, "Zed", territories=[{"country": "US"}])
+        yan = await add_agent(session, "Yan", territories=[{"country": "US"}])
+        uma = await add_agent(
+            session,
+            "Uma",
+            territories=[{"country": "BR"}],
+            out_of_office_until=T0 + timedelta(days=1),
+            delegate_id=yan,
+        )
+        await add_rule(session, "Team", [zed, yan, uma])
+
+        during = await submit(session, "d1", T0)
+        journey = await service.journey(session, during.lead.id)
+
+    assert during.offer.agent_id == yan
+    [decision] = journey["decisions"]
+    assert [(c["agent_id"], c["reasons"], c["delegate_for"]) for c in decision.candidates] == [
+        (zed, ["territory does not cover BR/SP/01310-100"], None),
+        (yan, ["territory does not cover BR/SP/01310-100"], None),
+        (uma, ["out of office until 2026-06-02T12:00:00+00:00"], None),
+        (yan, [], uma),
+    ]
+
+
+async def test_delegate_who_fits_in_their_own_right_is_offered_the_lead_once(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        yan = await add_agent(session, "Yan", territories=[{"country": "BR"}])
+        uma = await add_agent(
+            session,
+            "Uma",
+            territories=[{"country": "BR"}],
+            out_of_office_until=T0 + timedelta(days=1),
+            delegate_id=yan,
+        )
+        await add_rule(session, "Team", [yan, uma], strategy="broadcast")
+
+        during = await submit(session, "d2", T0)
+        journey = await service.journey(session, during.lead.id)
+
+    [decision] = journey["decisions"]
+    assert [o.agent_id for o in journey["offers"]] == [yan]
+    assert [(c["agent_id"], c["reasons"], c["delegate_for"]) for c in decision.candidates] == [
+        (yan, [], None),
+        (uma, ["out of office until 2026-06-02T12:00:00+00:00"], None),
+        (yan, ["already a candidate in their own right"], uma),
+    ]
+
+
 # After acceptance
 
 
