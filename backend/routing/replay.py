@@ -382,13 +382,16 @@ async def _partner_shares(session: AsyncSession, roster: list[Agent]) -> dict[st
     return await DatabaseFacts(session).shares(partner_ids)
 
 
+NOT_LEADS = ("merged", "spam")
+
+
 async def period_leads(session: AsyncSession, start: datetime, end: datetime) -> list[Lead]:
-    """The leads received in [start, end), oldest first."""
+    """The leads received in [start, end), oldest first; merged and spam leads are no leads."""
     leads: list[Lead] = []
     cursor: str | None = None
     while True:
         page, cursor = await list_leads(session, since=start, until=end, limit=PAGE, cursor=cursor)
-        leads.extend(page)
+        leads.extend(lead for lead in page if lead.status not in NOT_LEADS)
         if cursor is None:
             return leads[::-1]
 

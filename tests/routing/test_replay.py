@@ -107,6 +107,25 @@ async def test_replay_counts_rules_agents_and_unassigned(
     assert (report.unassigned_proposed, report.unassigned_actual) == (1, 1)
 
 
+async def test_replay_leaves_out_a_lead_merged_into_another(
+    client: Client, auth: dict[str, str], sessions: Any
+) -> None:
+    ids = await stored_leads(client, auth)
+    kept = await post_lead(client, auth, "M1", received_at=at(14), phone="+55 11 99123-0021")
+    gone = await post_lead(client, auth, "M2", received_at=at(15), phone="+55 11 99123-0022")
+    merged = await client.post(
+        f"/api/v1/leads/{kept['lead_id']}/merge",
+        json={"from_lead_id": gone["lead_id"]},
+        headers=auth,
+    )
+
+    async with sessions() as session:
+        report = await replay(session, parse_proposal(proposal_file(ids)), START, END)
+
+    assert merged.status_code == 200
+    assert report.leads == 6
+
+
 async def test_replay_with_an_agent_deactivated_gives_the_pool_to_the_rest(
     client: Client, auth: dict[str, str], sessions: Any
 ) -> None:
