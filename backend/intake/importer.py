@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from backend.errors import BadInput
+from backend.errors import BadInput, Conflict
 from backend.intake import olist
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 RowMapper = Callable[[dict[str, str]], dict[str, Any]]
 
 DEFAULT_SOURCE = "csv"
+# The cell a row with more fields than its header keeps the surplus under.
+EXTRA_FIELDS = "(extra fields)"
 CONTACT_KEYS = ("first_name", "last_name", "company", "email", "phone")
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
@@ -250,7 +252,7 @@ def _map_rows(
         cells = dict(zip(names, record, strict=False))
         if len(record) > len(header):
             message = f"has {len(record)} fields but the header has {len(header)}."
-            cells["(extra fields)"] = "; ".join(record[len(header) :])
+            cells[EXTRA_FIELDS] = "; ".join(record[len(header) :])
             batch.errors.append(RowError(number, message, cells))
             continue
 
@@ -288,7 +290,17 @@ def row_body(
     default_country: str | None = None,
     field_map: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One stored row's cells, by header, as a lead body again; BadInput when it is refused."""
+    """One stored row's cells, by header, as a lead body again; BadInput when it is refused.
+
+    A row refused for its shape stays refused: which value belongs to which column is
+    lost, so only the corrected row, imported again, can become a lead.
+    """
+    if EXTRA_FIELDS in cells:
+        raise Conflict(
+            f"The row has more fields than the header's {len(cells) - 1} columns, so a retry "
+            "cannot tell which value belongs to which column; the row itself must be "
+            "corrected and imported again."
+        )
     header = list(cells)
     columns = _lead_columns(header, field_map or {})
     try:

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from backend.intake.importer import parse_csv_bytes
+from backend.intake.loading import import_batch
 from tests.console.html import parse
 from tests.console.test_console import sign_in
 from tests.intake.conftest import make_inlet
@@ -127,3 +129,34 @@ async def test_retry_through_a_closed_inlet_says_to_reopen_it(
         f"Inquiry {item['id']} came in by the form inlet 'es', which is closed or gone; "
         "reopen it to retry."
     )
+
+
+async def _import(sessions: Any, text: str) -> None:
+    batch = parse_csv_bytes(text.encode(), "people.csv", default_country="BR")
+    async with sessions() as session:
+        await import_batch(session, batch, "people.csv")
+
+
+async def test_retry_of_a_row_with_extra_fields_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str, sessions: Any
+) -> None:
+    header = "email,first_name,last_name,company\n"
+    await _import(sessions, header + "shift@example.org,Shift,Row,ShiftCo,EXTRA\n")
+    [item] = (await client.get("/api/v1/inquiries?status=failed", headers=auth)).json()["items"]
+
+    response = await client.post(f"/api/v1/inquiries/{item['id']}/retry", headers=auth)
+
+    assert item["reason"] == "Row 2: has 5 fields but the header has 4."
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "The row has more fields than the header's 4 columns, so a retry cannot tell which "
+        "value belongs to which column; the row itself must be corrected and imported again."
+    )
+    after = (await client.get(f"/api/v1/inquiries/{item['id']}", headers=auth)).json()
+    assert (after["status"], after["reason"], after["lead_id"]) == (
+        "failed",
+        "Row 2: has 5 fields but the header has 4.",
+        None,
+    )
+    leads = await client.get("/api/v1/leads", headers=auth)
+    assert leads.json()["items"] == []
