@@ -356,8 +356,12 @@ def _utc_iso(text: str) -> str:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"received_at {text!r} is not an ISO 8601 time.") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    from backend.intake.service import check_received_at
+
+    try:
+        moment = check_received_at(moment, datetime.now(UTC))
+    except BadInput as exc:
+        raise ValueError(exc.message) from exc
     return moment.astimezone(UTC).isoformat()
 
 

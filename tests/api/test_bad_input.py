@@ -36,6 +36,18 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
             422,
             "received_at 2999-01-01T00:00:00+00:00 is in the future.",
         ),
+        (
+            {"received_at": "0001-01-01T00:00:00Z"},
+            422,
+            "received_at 0001-01-01T00:00:00+00:00 is before 2000-01-01; "
+            "give the time the inquiry was really received.",
+        ),
+        (
+            {"received_at": "0001-01-01T00:00:00+05:00"},
+            422,
+            "received_at 0001-01-01T00:00:00+05:00 is before 2000-01-01; "
+            "give the time the inquiry was really received.",
+        ),
         ({"source": "  "}, 422, "source must name where the inquiry came from, such as 'web'."),
         ({"value": "a lot"}, 400, "The request is not valid: value must be a number, not text."),
     ],

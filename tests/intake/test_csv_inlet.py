@@ -327,3 +327,18 @@ def test_parse_csv_reads_a_path_too(tmp_path: Path) -> None:
     batch = parse_csv(write(tmp_path, PEOPLE.encode("utf-16")), default_country="BR")
 
     assert batch.rows == [JOSE]
+
+
+def test_csv_row_from_the_year_one_is_refused_with_a_sentence() -> None:
+    text = "email,received_at\nold1@example.org,0001-01-01T00:00:00+05:00\n"
+
+    batch = parse_csv_bytes(text.encode(), "x.csv", default_country="BR")
+
+    assert batch.rows == []
+    assert batch.errors == [
+        RowError(
+            2,
+            "received_at 0001-01-01T00:00:00+05:00 is before 2000-01-01; "
+            "give the time the inquiry was really received.",
+        )
+    ]
