@@ -62,6 +62,8 @@ class IntakeResult:
     offer: Offer | None
     created: bool
     coalesced: bool = False
+    # An answer given before: the same (source, external id) was submitted already.
+    replayed: bool = False
 
 
 VALUE_LIMIT = 1e12  # a trillion in any currency: beyond it a value is a typo, not a deal
@@ -193,7 +195,7 @@ async def _replay(session: AsyncSession, inquiry: Inquiry) -> IntakeResult:
     lead = await session.get(Lead, inquiry.lead_id) if inquiry.lead_id else None
     offer = await pursuit.current_offer(session, lead.id) if lead else None
     coalesced = inquiry.status == "coalesced"
-    return IntakeResult(inquiry, lead, offer, created=False, coalesced=coalesced)
+    return IntakeResult(inquiry, lead, offer, created=False, coalesced=coalesced, replayed=True)
 
 
 def _received_at(stated: datetime | None, arrived: datetime) -> datetime:

@@ -71,3 +71,18 @@ async def test_batch_replay_with_idempotency_key(
 
     assert first.json() == again.json()
     assert first.json()["items"][0]["status_code"] == 201
+
+
+async def test_batch_sent_twice_counts_replays_not_joins(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str
+) -> None:
+    leads = [lead_body("r-1"), lead_body("r-2"), lead_body("r-3", email="r-1@example.org")]
+
+    first = await client.post("/api/v1/leads/batch", json={"leads": leads}, headers=auth)
+    again = await client.post("/api/v1/leads/batch", json={"leads": leads}, headers=auth)
+
+    counts = ("created", "coalesced", "replayed", "failed")
+    assert [first.json()[key] for key in counts] == [2, 1, 0, 0]
+    assert [again.json()[key] for key in counts] == [0, 0, 3, 0]
+    assert [item["status_code"] for item in again.json()["items"]] == [200, 200, 200]
+    assert [item["coalesced"] for item in again.json()["items"]] == [False, False, True]

@@ -209,3 +209,16 @@ async def test_retry_whose_routing_fails_again_keeps_one_failed_inquiry(
     assert fixed.json()["inquiry_id"] == item["id"]
     listed = (await client.get("/api/v1/inquiries", headers=auth)).json()["items"]
     assert [(i["id"], i["status"]) for i in listed] == [(item["id"], "processed")]
+
+
+async def test_csv_imported_twice_counts_the_second_rows_as_joined(
+    auth: dict[str, str], rep: str, sessions: Any
+) -> None:
+    text = "email,company\na@example.org,A\nb@example.org,B\nc@example.org,C\n"
+    batch = parse_csv_bytes(text.encode(), "people.csv", default_country="BR")
+    async with sessions() as session:
+        first = await import_batch(session, batch, "people.csv")
+        second = await import_batch(session, batch, "people.csv")
+
+    assert first.summary == "3 leads created, 0 joined an open lead, 0 already known, 0 rejected"
+    assert second.summary == "0 leads created, 3 joined an open lead, 0 already known, 0 rejected"
