@@ -35,7 +35,7 @@ from backend.intake.service import (
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("received", "processed", "failed", "ignored", "spam", "retried")
+STATUSES = ("received", "processed", "coalesced", "failed", "ignored", "spam", "retried")
 ERROR_LIMIT = 2000
 
 

@@ -85,7 +85,8 @@ async def test_retry_refuses_what_is_not_failed(
     assert missing.status_code == 404
     assert bad_status.status_code == 422
     assert bad_status.json()["detail"] == (
-        "status 'lost' is not one of received, processed, failed, ignored, spam, retried."
+        "status 'lost' is not one of received, processed, coalesced, failed, ignored, spam, "
+        "retried."
     )
 
 
