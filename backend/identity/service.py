@@ -11,6 +11,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from backend.errors import BadInput
 
+# Regions phonenumbers knows: every ISO 3166-1 country with a numbering plan (the
+# uninhabited AQ, BV, GS, HM, TF, UM and Pitcairn's PN have none), plus XK, AC and TA.
+COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
 
 def clean(value: str | None) -> str | None:
     if value is None:
@@ -80,3 +84,14 @@ def iso_code(value: str | None, length: int, field: str, example: str) -> str | 
             field=field,
         )
     return value.upper()
+
+
+def country_code(value: str | None, field: str = "country") -> str | None:
+    """An ISO 3166 country code, upper-cased; BadInput unless it names a real country."""
+    code = iso_code(value, 2, field, "BR")
+    if code is not None and code not in COUNTRIES:
+        raise BadInput(
+            f"{field} {code!r} is not an ISO 3166 country code such as 'BR' or 'PT'.",
+            field=field,
+        )
+    return code

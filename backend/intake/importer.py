@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.errors import BadInput, Conflict
+from backend.identity.service import COUNTRIES
 from backend.intake import olist
 
 logger = logging.getLogger(__name__)
@@ -373,4 +374,6 @@ def _check_codes(body: dict[str, Any]) -> None:
         code = body[key].upper()
         if len(code) != length or not code.isascii() or not code.isalpha():
             raise ValueError(f"{key} {body[key]!r} is not a {length}-letter ISO code.")
+        if key == "country" and code not in COUNTRIES:
+            raise ValueError(f"country {code!r} is not an ISO 3166 country code such as 'BR'.")
         body[key] = code

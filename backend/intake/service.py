@@ -18,7 +18,7 @@ from backend.db import utcnow
 from backend.errors import BadInput, NotFound
 from backend.geo import service as geo
 from backend.identity import coalescing
-from backend.identity.service import iso_code, normalize_email, split_phone
+from backend.identity.service import country_code, iso_code, normalize_email, split_phone
 from backend.intake.models import Inquiry, LeadValue
 from backend.intake.schemas import LeadIn
 from backend.pursuit import service as pursuit
@@ -99,7 +99,7 @@ def normalize(data: LeadIn) -> dict[str, Any]:
         raise BadInput(
             "source must name where the inquiry came from, such as 'web'.", field="source"
         )
-    country = iso_code(data.country, 2, "country", "BR")
+    country = country_code(data.country)
     currency = iso_code(data.currency, 3, "currency", "BRL")
     if currency is not None and currency not in CURRENCIES:
         raise BadInput(

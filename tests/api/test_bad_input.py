@@ -19,6 +19,11 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
             422,
             "country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
         ),
+        (
+            {"country": "XX"},
+            422,
+            "country 'XX' is not an ISO 3166 country code such as 'BR' or 'PT'.",
+        ),
         ({"value": -5}, 422, "value -5.0 must not be negative."),
         (
             {"value": 1e308},
@@ -220,6 +225,10 @@ async def test_overlong_notes_are_refused_and_change_nothing(
             "Condition country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
         ),
         (
+            {"conditions": {"country": ["zz"]}},
+            "Condition country 'ZZ' is not an ISO 3166 country code such as 'BR'.",
+        ),
+        (
             {"accept_timeout_s": 0},
             "accept_timeout_s must be a whole number of seconds from 1 to 2,592,000.",
         ),
@@ -244,6 +253,10 @@ async def test_bad_rule_is_refused(
         (
             {"territories": [{"country": "Brazil"}]},
             "territory country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
+        ),
+        (
+            {"territories": [{"country": "QQ"}]},
+            "territory country 'QQ' is not an ISO 3166 country code such as 'BR' or 'PT'.",
         ),
         (
             {"working_hours": {"mon": [["09:00", "09:00"]]}},

@@ -342,3 +342,30 @@ def test_csv_row_from_the_year_one_is_refused_with_a_sentence() -> None:
             "give the time the inquiry was really received.",
         )
     ]
+
+
+def test_cli_refuses_a_country_that_is_not_iso_3166(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(tmp_path, monkeypatch)
+    path = write(tmp_path, b"email\nrita@example.org\n")
+    create = ["inlet", "create", "--kind", "form", "--slug", "xx", "--source", "web"]
+
+    inlet = CliRunner().invoke(main, [*create, "--country", "XX"])
+    imported = CliRunner().invoke(main, ["leads", "import", str(path), "--country", "XX"])
+
+    assert inlet.exit_code == 1
+    assert inlet.output.strip() == (
+        "Error: default_country 'XX' is not an ISO 3166 country code such as 'BR' or 'PT'."
+    )
+    assert imported.exit_code == 2
+    assert "'XX' is not an ISO 3166 country code such as BR." in imported.output
+
+
+def test_csv_row_with_an_unknown_country_is_refused() -> None:
+    batch = parse_csv_bytes(b"email,country\nrita@example.org,zz\n", "x.csv")
+
+    assert batch.rows == []
+    assert batch.errors == [
+        RowError(2, "country 'ZZ' is not an ISO 3166 country code such as 'BR'.")
+    ]
