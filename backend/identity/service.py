@@ -55,11 +55,9 @@ def split_phone(raw: str | None, country: str | None) -> tuple[str | None, str |
             field="phone",
         )
     try:
-        number = phonenumbers.parse(raw, country)
+        number = _international(raw) or phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException as exc:
-        raise BadInput(
-            f"phone {raw!r} is not a phone number: {str(exc).rstrip('.')}.", field="phone"
-        ) from exc
+        raise BadInput(_unreadable(raw, country, exc), field="phone") from exc
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         raise BadInput(
@@ -71,6 +69,32 @@ def split_phone(raw: str | None, country: str | None) -> tuple[str | None, str |
         raise BadInput(f"phone {raw!r} has the wrong number of digits.", field="phone")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return e164, number.extension or None
+
+
+def _international(raw: str) -> phonenumbers.PhoneNumber | None:
+    """A number dialled with 00 before its country code, as most of the world writes it.
+
+    Read in a country whose own prefix differs (011 in the US, 00 plus a carrier in
+    Brazil), "0044 20 …" would become a national number that does not exist.
+    """
+    if not raw.startswith("00"):
+        return None
+    try:
+        number = phonenumbers.parse("+" + raw[2:], None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def _unreadable(raw: str, country: str | None, exc: phonenumbers.NumberParseException) -> str:
+    if exc.error_type != phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+        return f"phone {raw!r} is not a phone number."
+    if raw.startswith("+"):
+        return f"phone {raw!r} starts with a country code that does not exist."
+    return (
+        f"phone {raw!r} has no country code and {country!r} is not a country to read it in; "
+        "write it as +<country code> <number>."
+    )
 
 
 def iso_code(value: str | None, length: int, field: str, example: str) -> str | None:

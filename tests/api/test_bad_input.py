@@ -14,6 +14,7 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
     [
         ({"email": "rita@"}, 422, "email 'rita@' is not a valid address"),
         ({"phone": "12"}, 422, "phone '12' has the wrong number of digits."),
+        ({"phone": "fields"}, 422, "phone 'fields' is not a phone number."),
         (
             {"country": "Brazil"},
             422,
