@@ -19,7 +19,7 @@ from backend.errors import BadInput, NotFound, PursuitError, TooLarge
 from backend.intake import inlets, inquiries
 from backend.intake.controllers import intake_json
 from backend.intake.models import Inlet
-from backend.intake.service import submit_inquiry
+from backend.intake.service import printable, submit_inquiry
 
 logger = logging.getLogger(__name__)
 
@@ -306,10 +306,12 @@ class FormController(Controller):
                 db_session, source=inlet.source, inlet="form", raw=raw, status="failed",
                 reason=exc.message,
             )  # fmt: skip
-            return _form_page(inlet, 422, values=fields, problem=exc.message)
+            shown = {name: printable(value) for name, value in fields.items()}
+            return _form_page(inlet, 422, values=shown, problem=exc.message)
         received = await _take(db_session, body, raw)
         if received is not None and _visitor_fixable(received):
-            return _form_page(inlet, 422, values=fields, problem=received.problem)
+            shown = {name: printable(value) for name, value in fields.items()}
+            return _form_page(inlet, 422, values=shown, problem=received.problem)
         return _thank(inlet)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -88,8 +89,22 @@ def _check_sizes(data: LeadIn) -> None:
         text = getattr(data, key)
         if text is not None and len(text) > limit:
             raise BadInput(f"{key} is longer than {limit} characters.", field=key)
-        if text is not None and "\x00" in text:
-            raise BadInput(f"{key} contains a NUL character.", field=key)
+        if text is not None and (bad := control_character(text)):
+            raise BadInput(
+                f"{key} contains the control character U+{ord(bad):04X}; remove it and send it "
+                "again.",
+                field=key,
+            )
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` other than a tab or a line break."""
+    return next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+
+
+def printable(text: str) -> str:
+    """``text`` without the control characters intake refuses, safe to show back."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc" or c in "\t\n\r")
 
 
 def normalize(data: LeadIn) -> dict[str, Any]:

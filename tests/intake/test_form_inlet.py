@@ -211,3 +211,24 @@ def test_phone_read_in_an_unknown_country_says_so() -> None:
         "phone '11 3456 7890' has no country code and 'XX' is not a country to read it in; "
         "write it as +<country code> <number>."
     )
+
+
+async def test_form_control_character_is_refused_and_not_echoed(
+    client: httpx.AsyncClient, auth: dict[str, str], sessions: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_inlet(client, auth, default_country="BR")
+    form = {"name": "Ri\x00ta", "email": "rita@example.org", "message": "Oi\nTudo\tbem"}
+
+    response = await client.post("/f/contact", data=form)
+
+    assert response.status_code == 422
+    assert (
+        "first_name contains the control character U+0000; remove it and send it again."
+        in response.text
+    )
+    assert "\x00" not in response.text
+    assert 'value="Rita"' in response.text
+    assert [r.getMessage() for r in caplog.records if "\x00" in r.getMessage()] == []
+    [inquiry] = await _inquiries(sessions)
+    assert inquiry.status == "failed"
+    assert inquiry.payload["raw"]["fields"]["name"] == "Ri\x00ta"
