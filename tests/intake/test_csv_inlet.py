@@ -369,3 +369,35 @@ def test_csv_row_with_an_unknown_country_is_refused() -> None:
     assert batch.errors == [
         RowError(2, "country 'ZZ' is not an ISO 3166 country code such as 'BR'.")
     ]
+
+
+def test_csv_excel_separator_line_names_the_delimiter() -> None:
+    text = "sep=;\r\nE-mail;Empresa\r\nrita@example.org;Lima, Energia\r\n"
+
+    batch = parse_csv_bytes(text.encode(), "excel.csv")
+
+    assert batch.delimiter == ";"
+    assert batch.errors == []
+    assert batch.rows == [
+        {"email": "rita@example.org", "company": "Lima, Energia", "source": "csv"}
+    ]
+
+
+def test_csv_quote_that_never_closes_is_a_failed_row_not_a_merge() -> None:
+    text = 'email,message\na@example.org,"hello\nb@example.org,hi\nc@example.org,bye\n'
+
+    batch = parse_csv_bytes(text.encode(), "x.csv")
+
+    assert batch.rows == []
+    assert batch.errors == [
+        RowError(
+            2,
+            "opens a quote that never closes, so the 2 lines after it were read as one field; "
+            "close the quote and import the file again.",
+        )
+    ]
+    assert batch.errors[0].cells == {
+        "email": "a@example.org",
+        "message": "hello\nb@example.org,hi\nc@example.org,bye\n",
+        "(unclosed quote)": "2 lines",
+    }

@@ -223,3 +223,19 @@ async def test_csv_imported_twice_counts_the_second_rows_as_joined(
 
     assert first.summary == "3 leads created, 0 joined an open lead, 0 already known, 0 rejected"
     assert second.summary == "0 leads created, 3 joined an open lead, 0 already known, 0 rejected"
+
+
+async def test_retry_of_a_row_with_an_unclosed_quote_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str, sessions: Any
+) -> None:
+    await _import(sessions, 'email,company\nq@example.org,"Quote\nr@example.org,R\n')
+    [item] = (await client.get("/api/v1/inquiries?status=failed", headers=auth)).json()["items"]
+
+    response = await client.post(f"/api/v1/inquiries/{item['id']}/retry", headers=auth)
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "The row opens a quote that never closes, so its fields hold the rows after it; "
+        "the row itself must be corrected and imported again."
+    )
+    assert (await client.get("/api/v1/leads", headers=auth)).json()["items"] == []
