@@ -285,8 +285,12 @@ def leads_import(
 def _country(code: str | None) -> str | None:
     if code is None:
         return None
+    from backend.identity.service import COUNTRIES
+
     if len(code.strip()) != 2 or not code.strip().isalpha():
         raise click.BadParameter(f"{code!r} is not a 2-letter country code such as BR.")
+    if code.strip().upper() not in COUNTRIES:
+        raise click.BadParameter(f"{code!r} is not an ISO 3166 country code such as BR.")
     return code.strip().upper()
 
 

@@ -16,8 +16,27 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
+from babel import Locale
+
+from backend.identity.service import COUNTRIES
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+# English country names as Babel spells them ("Brazil", "United States"), folded.
+COUNTRY_NAMES: dict[str, str] = {
+    name.casefold(): code for code, name in Locale("en").territories.items() if code in COUNTRIES
+}
+
+
+def country_of(code: str | None, name: str | None) -> str | None:
+    """A CRM record's country as an ISO code: its code field, else its English name read
+    as one, else the text as given, for intake to refuse with a sentence."""
+    if code and code.strip():
+        return code.strip()
+    if not name or not name.strip():
+        return None
+    return COUNTRY_NAMES.get(name.strip().casefold(), name.strip())
 
 
 class CrmError(Exception):

@@ -9,6 +9,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from backend.crm.connectors import country_of
 from backend.crm.service import Delivery
 from backend.errors import BadInput, NotAuthenticated
 
@@ -30,7 +31,6 @@ SALESFORCE_FIELDS = {
     "LastName": "last_name",
     "Phone": "phone",
     "Company": "company",
-    "Country": "country",
     "State": "region",
     "City": "city",
     "PostalCode": "postal_code",
@@ -122,7 +122,13 @@ def _notification(item: ET.Element) -> Delivery:
     fields = {
         ours: values[theirs] for theirs, ours in SALESFORCE_FIELDS.items() if values.get(theirs)
     }
+    if country := country_of(values.get("CountryCode"), values.get("Country")):
+        fields["country"] = country
     return Delivery(notification_id, object_type, values["Id"], fields)
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def same_org(expected: str, given: str) -> bool:
@@ -145,6 +151,8 @@ def callout_deliveries(body: Any) -> list[Delivery]:
             for theirs, ours in SALESFORCE_FIELDS.items()
             if record.get(theirs)
         }
+        if country := country_of(_text(record.get("CountryCode")), _text(record.get("Country"))):
+            fields["country"] = country
         delivery = str(
             record.get("notification_id") or f"{record['Id']}@{record.get('LastModifiedDate', '')}"
         )

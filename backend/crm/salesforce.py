@@ -23,6 +23,7 @@ from backend.crm.connectors import (
     Record,
     Remember,
     RemoteState,
+    country_of,
     resolve_option,
     short,
 )
@@ -347,7 +348,8 @@ class Salesforce:
             "last_name": found.get("LastName"),
             "phone": found.get("Phone"),
             "company": found.get("Company"),
-            "country": found.get("Country"),
+            # With state and country picklists Country holds the name, CountryCode the code.
+            "country": country_of(found.get("CountryCode"), found.get("Country")),
             "region": found.get("State"),
             "city": found.get("City"),
             "postal_code": found.get("PostalCode"),

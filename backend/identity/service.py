@@ -11,6 +11,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from backend.errors import BadInput
 
+# Regions phonenumbers knows: every ISO 3166-1 country with a numbering plan (the
+# uninhabited AQ, BV, GS, HM, TF, UM and Pitcairn's PN have none), plus XK, AC and TA.
+COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
 
 def clean(value: str | None) -> str | None:
     if value is None:
@@ -51,11 +55,9 @@ def split_phone(raw: str | None, country: str | None) -> tuple[str | None, str |
             field="phone",
         )
     try:
-        number = phonenumbers.parse(raw, country)
+        number = _international(raw) or phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException as exc:
-        raise BadInput(
-            f"phone {raw!r} is not a phone number: {str(exc).rstrip('.')}.", field="phone"
-        ) from exc
+        raise BadInput(_unreadable(raw, country, exc), field="phone") from exc
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         raise BadInput(
@@ -69,6 +71,32 @@ def split_phone(raw: str | None, country: str | None) -> tuple[str | None, str |
     return e164, number.extension or None
 
 
+def _international(raw: str) -> phonenumbers.PhoneNumber | None:
+    """A number dialled with 00 before its country code, as most of the world writes it.
+
+    Read in a country whose own prefix differs (011 in the US, 00 plus a carrier in
+    Brazil), "0044 20 …" would become a national number that does not exist.
+    """
+    if not raw.startswith("00"):
+        return None
+    try:
+        number = phonenumbers.parse("+" + raw[2:], None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def _unreadable(raw: str, country: str | None, exc: phonenumbers.NumberParseException) -> str:
+    if exc.error_type != phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+        return f"phone {raw!r} is not a phone number."
+    if raw.startswith("+"):
+        return f"phone {raw!r} starts with a country code that does not exist."
+    return (
+        f"phone {raw!r} has no country code and {country!r} is not a country to read it in; "
+        "write it as +<country code> <number>."
+    )
+
+
 def iso_code(value: str | None, length: int, field: str, example: str) -> str | None:
     """An ISO country or currency code, upper-cased; BadInput when it has the wrong shape."""
     value = clean(value)
@@ -80,3 +108,14 @@ def iso_code(value: str | None, length: int, field: str, example: str) -> str | 
             field=field,
         )
     return value.upper()
+
+
+def country_code(value: str | None, field: str = "country") -> str | None:
+    """An ISO 3166 country code, upper-cased; BadInput unless it names a real country."""
+    code = iso_code(value, 2, field, "BR")
+    if code is not None and code not in COUNTRIES:
+        raise BadInput(
+            f"{field} {code!r} is not an ISO 3166 country code such as 'BR' or 'PT'.",
+            field=field,
+        )
+    return code

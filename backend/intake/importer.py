@@ -26,7 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from backend.errors import BadInput
+from backend.errors import BadInput, Conflict
+from backend.identity.service import COUNTRIES
 from backend.intake import olist
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,13 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 RowMapper = Callable[[dict[str, str]], dict[str, Any]]
 
 DEFAULT_SOURCE = "csv"
+# The cell a row with more fields than its header keeps the surplus under.
+EXTRA_FIELDS = "(extra fields)"
+# The cell marking a row whose quote never closed, swallowing the rows after it.
+UNCLOSED_QUOTE = "(unclosed quote)"
 CONTACT_KEYS = ("first_name", "last_name", "company", "email", "phone")
+SEPARATOR_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
@@ -154,9 +161,9 @@ def parse_csv_bytes(
     ``default_country`` is the country of rows without one, so national phone numbers parse.
     """
     text, encoding = decode(content, name)
-    delimiter = sniff_delimiter(text)
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(records, None)
+    text, delimiter = excel_separator(text) or (text, sniff_delimiter(text))
+    records = read_records(text, delimiter)
+    header = next((record for record, _ in records), None)
     if header is None or not any(cell.strip() for cell in header):
         raise BadInput(f"{name} has no header row.", file=name)
 
@@ -202,6 +209,29 @@ def _strict(content: bytes, encoding: str, name: str) -> str:
         raise BadInput(message, file=name) from exc
 
 
+def excel_separator(text: str) -> tuple[str, str] | None:
+    """The rest of the text and the delimiter a ``sep=;`` first line, as Excel writes, names."""
+    first, _, rest = text.partition("\n")
+    found = SEPARATOR_LINE.fullmatch(first.rstrip("\r"))
+    return (rest, found.group(1)) if found else None
+
+
+def read_records(text: str, delimiter: str) -> Iterator[tuple[list[str], int]]:
+    """Each record, and how many lines a quote that never closes swallowed (else 0).
+
+    A record over several lines whose lines hold an odd number of quotes opened a quoted
+    field that ran on to the end of the file, taking every row after it.
+    """
+    lines = LINE_BREAK.split(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    end = 0
+    for record in reader:
+        start, end = end, reader.line_num
+        spanned = lines[start:end]
+        unclosed = len(spanned) > 1 and "\n".join(spanned).count('"') % 2 == 1
+        yield record, (len(spanned) - 1 if unclosed else 0)
+
+
 def sniff_delimiter(text: str) -> str:
     """Comma, semicolon or tab, judged from the header line; comma when it is unclear."""
     header = text.split("\n", 1)[0]
@@ -237,20 +267,29 @@ def _unmapped(header: list[str], columns: dict[int, str]) -> list[str]:
 
 
 def _map_rows(
-    records: Iterator[list[str]],
+    records: Iterator[tuple[list[str], int]],
     header: list[str],
     columns: dict[int, str],
     to_body: RowMapper,
 ) -> ImportBatch:
     batch = ImportBatch(unmapped_columns=_unmapped(header, columns))
     names = [name or f"column {index + 1}" for index, name in enumerate(header)]
-    for number, record in enumerate(records, start=2):
+    for number, (record, swallowed) in enumerate(records, start=2):
         if not any(cell.strip() for cell in record):
             continue
         cells = dict(zip(names, record, strict=False))
         if len(record) > len(header):
+            cells[EXTRA_FIELDS] = "; ".join(record[len(header) :])
+        if swallowed:
+            cells[UNCLOSED_QUOTE] = f"{swallowed} lines"
+            message = (
+                f"opens a quote that never closes, so the {swallowed} lines after it were "
+                "read as one field; close the quote and import the file again."
+            )
+            batch.errors.append(RowError(number, message, cells))
+            continue
+        if len(record) > len(header):
             message = f"has {len(record)} fields but the header has {len(header)}."
-            cells["(extra fields)"] = "; ".join(record[len(header) :])
             batch.errors.append(RowError(number, message, cells))
             continue
 
@@ -288,7 +327,22 @@ def row_body(
     default_country: str | None = None,
     field_map: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One stored row's cells, by header, as a lead body again; BadInput when it is refused."""
+    """One stored row's cells, by header, as a lead body again; BadInput when it is refused.
+
+    A row refused for its shape stays refused: which value belongs to which column is
+    lost, so only the corrected row, imported again, can become a lead.
+    """
+    if EXTRA_FIELDS in cells:
+        raise Conflict(
+            f"The row has more fields than the header's {len(cells) - 1} columns, so a retry "
+            "cannot tell which value belongs to which column; the row itself must be "
+            "corrected and imported again."
+        )
+    if UNCLOSED_QUOTE in cells:
+        raise Conflict(
+            "The row opens a quote that never closes, so its fields hold the rows after it; "
+            "the row itself must be corrected and imported again."
+        )
     header = list(cells)
     columns = _lead_columns(header, field_map or {})
     try:
@@ -344,8 +398,12 @@ def _utc_iso(text: str) -> str:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"received_at {text!r} is not an ISO 8601 time.") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    from backend.intake.service import check_received_at
+
+    try:
+        moment = check_received_at(moment, datetime.now(UTC))
+    except BadInput as exc:
+        raise ValueError(exc.message) from exc
     return moment.astimezone(UTC).isoformat()
 
 
@@ -357,4 +415,6 @@ def _check_codes(body: dict[str, Any]) -> None:
         code = body[key].upper()
         if len(code) != length or not code.isascii() or not code.isalpha():
             raise ValueError(f"{key} {body[key]!r} is not a {length}-letter ISO code.")
+        if key == "country" and code not in COUNTRIES:
+            raise ValueError(f"country {code!r} is not an ISO 3166 country code such as 'BR'.")
         body[key] = code

@@ -19,7 +19,7 @@ from backend.errors import BadInput, NotFound, PursuitError, TooLarge
 from backend.intake import inlets, inquiries
 from backend.intake.controllers import intake_json
 from backend.intake.models import Inlet
-from backend.intake.service import submit_inquiry
+from backend.intake.service import printable, submit_inquiry
 
 logger = logging.getLogger(__name__)
 
@@ -28,33 +28,30 @@ RATE_WINDOW_S = 60
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-async def _batch_item(session: AsyncSession, index: int, item: Any) -> dict[str, Any]:
-    """One item's answer: its intake answer and status code, or the sentence refusing it."""
+async def _batch_item(session: AsyncSession, index: int, item: Any) -> tuple[dict[str, Any], str]:
+    """One item's answer (its intake answer and status code, or the sentence refusing it)
+    and what became of it: created, coalesced, replayed or failed."""
     try:
         if not isinstance(item, dict):
             raise BadInput("Each lead must be a JSON object.")
         result = await submit_inquiry(session, inquiries.lead_in(item), inlet="batch")
     except PursuitError as exc:
-        return {"index": index, "status_code": exc.status_code, "detail": exc.message}
+        return {"index": index, "status_code": exc.status_code, "detail": exc.message}, "failed"
     except Exception:
         # Stored before routing failed: the inquiry waits in the failed list for a retry.
         logger.exception("batch item not routed index=%d", index)
         detail = "The inquiry was stored but could not be routed; it is listed as failed."
-        return {"index": index, "status_code": 500, "detail": detail}
-    return {"index": index, "status_code": 201 if result.created else 200, **intake_json(result)}
+        return {"index": index, "status_code": 500, "detail": detail}, "failed"
+    status_code = 201 if result.created else 200
+    answer = {"index": index, "status_code": status_code, **intake_json(result)}
+    if result.replayed:
+        return answer, "replayed"
+    return answer, "coalesced" if result.coalesced else "created"
 
 
-def _tally(items: list[dict[str, Any]]) -> dict[str, int]:
+def _tally(outcomes: list[str]) -> dict[str, int]:
     """How many items made a lead, joined an open one, replayed an earlier one, or failed."""
-    counts = {"created": 0, "coalesced": 0, "replayed": 0, "failed": 0}
-    for item in items:
-        if item["status_code"] >= 400:
-            counts["failed"] += 1
-        elif item.get("coalesced"):
-            counts["coalesced"] += 1
-        else:
-            counts["created" if item["status_code"] == 201 else "replayed"] += 1
-    return counts
+    return {kind: outcomes.count(kind) for kind in ("created", "coalesced", "replayed", "failed")}
 
 
 def _batch_leads(data: Any) -> list[Any]:
@@ -91,8 +88,9 @@ class LeadBatchController(Controller):
         leads = _batch_leads(data)
 
         async def action() -> tuple[int, dict[str, Any]]:
-            items = [await _batch_item(db_session, i, item) for i, item in enumerate(leads)]
-            counts = _tally(items)
+            answered = [await _batch_item(db_session, i, item) for i, item in enumerate(leads)]
+            items = [item for item, _ in answered]
+            counts = _tally([outcome for _, outcome in answered])
             logger.info("lead batch answered items=%d failed=%d", len(items), counts["failed"])
             return 200, {"items": items, **counts}
 
@@ -308,10 +306,12 @@ class FormController(Controller):
                 db_session, source=inlet.source, inlet="form", raw=raw, status="failed",
                 reason=exc.message,
             )  # fmt: skip
-            return _form_page(inlet, 422, values=fields, problem=exc.message)
+            shown = {name: printable(value) for name, value in fields.items()}
+            return _form_page(inlet, 422, values=shown, problem=exc.message)
         received = await _take(db_session, body, raw)
         if received is not None and _visitor_fixable(received):
-            return _form_page(inlet, 422, values=fields, problem=received.problem)
+            shown = {name: printable(value) for name, value in fields.items()}
+            return _form_page(inlet, 422, values=shown, problem=received.problem)
         return _thank(inlet)
 
 

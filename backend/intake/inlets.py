@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import BadInput, Conflict, NotFound
-from backend.identity.service import iso_code
+from backend.identity.service import country_code
 from backend.intake.models import Inlet
 
 logger = logging.getLogger(__name__)
@@ -118,9 +118,7 @@ def inlet_fields(body: dict[str, Any]) -> dict[str, Any]:
         "name": _text(body, "name", 200) or slug,
         "source": source,
         "field_map": _field_map(body.get("field_map")),
-        "default_country": iso_code(
-            _text(body, "default_country", 100), 2, "default_country", "BR"
-        ),
+        "default_country": country_code(_text(body, "default_country", 100), "default_country"),
         "thank_you_url": _thank_you_url(body),
         "active": active,
     }

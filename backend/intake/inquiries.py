@@ -24,16 +24,18 @@ from backend.errors import BadInput, Conflict, NotFound, PursuitError, plain_pro
 from backend.intake.models import Inquiry
 from backend.intake.schemas import LeadIn
 from backend.intake.service import (
-    FUTURE_SLACK,
+    ROUTING_FAILED,
     IntakeResult,
+    check_received_at,
     find_inquiry,
     normalize,
+    route_again,
     submit_inquiry,
 )
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("received", "processed", "failed", "ignored", "spam", "retried")
+STATUSES = ("received", "processed", "coalesced", "failed", "ignored", "spam", "retried")
 ERROR_LIMIT = 2000
 
 
@@ -140,10 +142,9 @@ async def _submit(
 
 
 def _check_time(data: LeadIn) -> None:
-    """Intake refuses a future time before it stores anything; refuse it here first."""
-    if data.received_at is not None and as_utc(data.received_at) > utcnow() + FUTURE_SLACK:
-        stated = as_utc(data.received_at).isoformat()
-        raise BadInput(f"received_at {stated} is in the future.", field="received_at")
+    """Intake refuses an implausible time before it stores anything; refuse it here first."""
+    if data.received_at is not None:
+        check_received_at(data.received_at, utcnow())
 
 
 async def _stored(session: AsyncSession, data: LeadIn) -> Inquiry | None:
@@ -208,10 +209,11 @@ def inquiry_json(inquiry: Inquiry) -> dict[str, Any]:
 
 
 async def retry_inquiry(session: AsyncSession, inquiry_id: str) -> Received:
-    """Run a failed inquiry through intake again, from what was stored.
+    """Run a failed inquiry through intake again, from what was stored, as the same inquiry.
 
-    A failure that repeats keeps the inquiry failed with the new reason. An inquiry
-    without an external id is submitted anew; the failed one is then marked ``retried``.
+    A failure that repeats keeps it failed with the new reason. When the retried body's
+    (source, external id) is already another inquiry's, that one answers and this one is
+    marked ``retried``.
     """
     inquiry = await get_inquiry(session, inquiry_id)
     if inquiry.status != "failed":
@@ -228,16 +230,31 @@ async def retry_inquiry(session: AsyncSession, inquiry_id: str) -> Received:
         logger.info("inquiry retry failed inquiry_id=%s", inquiry_id)
         return Received(inquiry, problem=exc.message)
 
-    in_place = data.external_id and (data.source, data.external_id) == (
-        inquiry.source,
-        inquiry.external_id,
-    )
-    received = await _submit(session, data, inlet=inquiry.inlet, raw=inquiry.payload)
-    if not in_place and received.inquiry is not None and received.inquiry.id != inquiry_id:
-        inquiry.status, inquiry.error = "retried", f"Retried as inquiry {received.inquiry.id}."
+    held = await _stored(session, data)
+    if held is not None and held.id != inquiry_id:
+        received = await _submit(session, data, inlet=inquiry.inlet, raw=inquiry.payload)
+        inquiry.status, inquiry.error = "retried", f"Retried as inquiry {held.id}."
         await session.commit()
+    else:
+        received = await _route_again(session, inquiry, data)
     logger.info("inquiry retried inquiry_id=%s ok=%s", inquiry_id, received.problem is None)
     return received
+
+
+async def _route_again(session: AsyncSession, inquiry: Inquiry, data: LeadIn) -> Received:
+    """A refusal or a routing failure leaves the inquiry failed with a sentence, never a 500."""
+    inquiry_id = inquiry.id
+    try:
+        result = await route_again(session, inquiry, data)
+    except PursuitError as exc:
+        kept = await get_inquiry(session, inquiry_id)
+        kept.status, kept.error = "failed", exc.message[:ERROR_LIMIT]
+        await session.commit()
+        return Received(kept, problem=exc.message)
+    except Exception:
+        # Routing marked the inquiry failed and logged why; the caller gets the sentence.
+        return Received(await get_inquiry(session, inquiry_id), problem=ROUTING_FAILED)
+    return Received(result.inquiry, result=result)
 
 
 async def _rebuild(session: AsyncSession, inquiry: Inquiry) -> dict[str, Any]:

@@ -87,7 +87,7 @@ async def import_batch(session: AsyncSession, batch: ImportBatch, file_name: str
         received = await take_in(session, body, inlet="csv", raw=raw)
         if received.result is None:
             report.failed.append(RowError(number, received.problem or "was not imported."))
-        elif not received.result.created:
+        elif received.result.replayed:
             report.replayed += 1
         elif received.result.coalesced:
             report.coalesced += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from backend.db import utcnow
 from backend.errors import BadInput, NotFound
 from backend.geo import service as geo
 from backend.identity import coalescing
-from backend.identity.service import iso_code, normalize_email, split_phone
+from backend.identity.service import country_code, iso_code, normalize_email, split_phone
 from backend.intake.models import Inquiry, LeadValue
 from backend.intake.schemas import LeadIn
 from backend.pursuit import service as pursuit
@@ -27,6 +28,7 @@ from backend.pursuit.models import Lead, Offer
 OPEN_STATUSES = ("routing", "offered", "accepted", "contacted", "unassigned")
 CLOSED_STATUSES = ("won", "lost")
 STALLED_AFTER = timedelta(minutes=2)  # an inquiry still "received" this long was interrupted
+ROUTING_FAILED = "The inquiry was stored but routing it failed; retry it once the cause is fixed."
 # Blank fields of an open lead that a repeat inquiry may fill in; nothing is overwritten.
 FILLABLE = ("first_name", "last_name", "email", "phone", "phone_extension", "company", "city")
 
@@ -34,6 +36,8 @@ CURRENCIES = frozenset(list_currencies())
 logger = logging.getLogger(__name__)
 
 FUTURE_SLACK = timedelta(minutes=5)
+# Older than the product's earliest data by decades: such a time is a typo or a null date.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 TEXT_LIMITS = {
     "source": 100,
     "external_id": 200,
@@ -59,6 +63,8 @@ class IntakeResult:
     offer: Offer | None
     created: bool
     coalesced: bool = False
+    # An answer given before: the same (source, external id) was submitted already.
+    replayed: bool = False
 
 
 VALUE_LIMIT = 1e12  # a trillion in any currency: beyond it a value is a typo, not a deal
@@ -83,8 +89,22 @@ def _check_sizes(data: LeadIn) -> None:
         text = getattr(data, key)
         if text is not None and len(text) > limit:
             raise BadInput(f"{key} is longer than {limit} characters.", field=key)
-        if text is not None and "\x00" in text:
-            raise BadInput(f"{key} contains a NUL character.", field=key)
+        if text is not None and (bad := control_character(text)):
+            raise BadInput(
+                f"{key} contains the control character U+{ord(bad):04X}; remove it and send it "
+                "again.",
+                field=key,
+            )
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` other than a tab or a line break."""
+    return next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+
+
+def printable(text: str) -> str:
+    """``text`` without the control characters intake refuses, safe to show back."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc" or c in "\t\n\r")
 
 
 def normalize(data: LeadIn) -> dict[str, Any]:
@@ -94,7 +114,7 @@ def normalize(data: LeadIn) -> dict[str, Any]:
         raise BadInput(
             "source must name where the inquiry came from, such as 'web'.", field="source"
         )
-    country = iso_code(data.country, 2, "country", "BR")
+    country = country_code(data.country)
     currency = iso_code(data.currency, 3, "currency", "BRL")
     if currency is not None and currency not in CURRENCIES:
         raise BadInput(
@@ -190,15 +210,29 @@ async def _replay(session: AsyncSession, inquiry: Inquiry) -> IntakeResult:
     lead = await session.get(Lead, inquiry.lead_id) if inquiry.lead_id else None
     offer = await pursuit.current_offer(session, lead.id) if lead else None
     coalesced = inquiry.status == "coalesced"
-    return IntakeResult(inquiry, lead, offer, created=False, coalesced=coalesced)
+    return IntakeResult(inquiry, lead, offer, created=False, coalesced=coalesced, replayed=True)
 
 
 def _received_at(stated: datetime | None, arrived: datetime) -> datetime:
     """A backfilled inquiry keeps its own time; one without an offset is taken as UTC."""
     if stated is None:
         return arrived
+    return check_received_at(stated, arrived)
+
+
+def check_received_at(stated: datetime, arrived: datetime) -> datetime:
+    """The stated time with UTC assumed when it has no offset; BadInput when implausible.
+
+    Compared as given, never converted first: converting the year 1 or 9999 overflows.
+    """
     if stated.tzinfo is None:
         stated = stated.replace(tzinfo=UTC)
+    if stated < EARLIEST:
+        raise BadInput(
+            f"received_at {stated.isoformat()} is before {EARLIEST.date().isoformat()}; "
+            "give the time the inquiry was really received.",
+            field="received_at",
+        )
     if stated > arrived + FUTURE_SLACK:
         raise BadInput(f"received_at {stated.isoformat()} is in the future.", field="received_at")
     return stated
@@ -238,6 +272,25 @@ async def submit_inquiry(
         return await _replay(session, found)
     logger.info("inquiry stored inquiry_id=%s inlet=%s", inquiry.id, inlet)
     # Live traffic reads the clock again, so intake-to-offer time is measured, not assumed.
+    return await _open_lead(session, inquiry, fields, now or utcnow())
+
+
+async def route_again(
+    session: AsyncSession, inquiry: Inquiry, data: LeadIn, *, now: datetime | None = None
+) -> IntakeResult:
+    """Route a failed inquiry once more as ``data`` says, keeping it the one inquiry.
+
+    Its stored payload gains the lead body beside the raw fields it was kept as.
+    """
+    fields = normalize(data)
+    external_id = _clean(data.external_id)
+    if external_id:
+        inquiry.source, inquiry.external_id = fields["source"], external_id
+    payload = dict(inquiry.payload)
+    body = msgspec.to_builtins(data)
+    inquiry.payload = {**body, "raw": payload["raw"]} if "raw" in payload else body
+    inquiry.status, inquiry.error = "received", None
+    await session.commit()
     return await _open_lead(session, inquiry, fields, now or utcnow())
 
 
@@ -336,7 +389,7 @@ async def _coalesce(
 async def _mark_failed(session: AsyncSession, inquiry_id: str, exc: Exception) -> None:
     inquiry = await session.get(Inquiry, inquiry_id)
     if inquiry is not None:
-        inquiry.status, inquiry.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        inquiry.status, inquiry.error = "failed", ROUTING_FAILED
         await session.commit()
     logger.error("inquiry failed inquiry_id=%s error=%s", inquiry_id, type(exc).__name__)
 

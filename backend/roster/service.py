@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.access.audit import record_change, snapshot
 from backend.db import as_utc
 from backend.errors import BadInput, Conflict, NotFound
-from backend.identity.service import iso_code, normalize_email, normalize_phone
+from backend.identity.service import country_code, normalize_email, normalize_phone
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.eligibility import WEEKDAYS
 from backend.routing.territory import TERRITORY_KEYS, normalize_postal
@@ -214,7 +214,7 @@ def check_territories(territories: list[dict[str, Any]]) -> None:
                     f"A territory's {key} is empty; leave it out to cover any.", field="territories"
                 )
         if "country" in territory:
-            territory["country"] = iso_code(territory["country"], 2, "territory country", "BR")
+            territory["country"] = country_code(territory["country"], "territory country")
         if "postal_range" in territory:
             _check_postal_range(territory["postal_range"])
         if "radius_km" in territory:

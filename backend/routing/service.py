@@ -16,6 +16,7 @@ from sqlalchemy.orm.util import identity_key
 
 from backend.access.audit import record_change, snapshot
 from backend.errors import BadInput, NotFound
+from backend.identity.service import COUNTRIES
 from backend.roster.models import Agent
 from backend.routing.eligibility import (
     CONDITION_KEYS,
@@ -368,6 +369,12 @@ def validate_rule(data: dict[str, Any]) -> None:
             )
     if conditions.get("country"):
         conditions["country"] = [c.strip().upper() for c in conditions["country"]]
+    for code in conditions.get("country") or []:
+        if code not in COUNTRIES:
+            raise BadInput(
+                f"Condition country {code!r} is not an ISO 3166 country code such as 'BR'.",
+                field="conditions",
+            )
     for key in ("value_min", "value_max"):
         value = conditions.get(key)
         ok = value is None or (isinstance(value, int | float) and 0 <= value < 1e15)

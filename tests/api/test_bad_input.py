@@ -14,10 +14,16 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
     [
         ({"email": "rita@"}, 422, "email 'rita@' is not a valid address"),
         ({"phone": "12"}, 422, "phone '12' has the wrong number of digits."),
+        ({"phone": "fields"}, 422, "phone 'fields' is not a phone number."),
         (
             {"country": "Brazil"},
             422,
             "country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
+        ),
+        (
+            {"country": "XX"},
+            422,
+            "country 'XX' is not an ISO 3166 country code such as 'BR' or 'PT'.",
         ),
         ({"value": -5}, 422, "value -5.0 must not be negative."),
         (
@@ -35,6 +41,18 @@ from tests.factories import Client, lead_body, link_for, make_agent, make_rule, 
             {"received_at": "2999-01-01T00:00:00Z"},
             422,
             "received_at 2999-01-01T00:00:00+00:00 is in the future.",
+        ),
+        (
+            {"received_at": "0001-01-01T00:00:00Z"},
+            422,
+            "received_at 0001-01-01T00:00:00+00:00 is before 2000-01-01; "
+            "give the time the inquiry was really received.",
+        ),
+        (
+            {"received_at": "0001-01-01T00:00:00+05:00"},
+            422,
+            "received_at 0001-01-01T00:00:00+05:00 is before 2000-01-01; "
+            "give the time the inquiry was really received.",
         ),
         ({"source": "  "}, 422, "source must name where the inquiry came from, such as 'web'."),
         ({"value": "a lot"}, 400, "The request is not valid: value must be a number, not text."),
@@ -208,6 +226,10 @@ async def test_overlong_notes_are_refused_and_change_nothing(
             "Condition country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
         ),
         (
+            {"conditions": {"country": ["zz"]}},
+            "Condition country 'ZZ' is not an ISO 3166 country code such as 'BR'.",
+        ),
+        (
             {"accept_timeout_s": 0},
             "accept_timeout_s must be a whole number of seconds from 1 to 2,592,000.",
         ),
@@ -232,6 +254,10 @@ async def test_bad_rule_is_refused(
         (
             {"territories": [{"country": "Brazil"}]},
             "territory country 'Brazil' must be a 2-letter ISO code such as 'BR'.",
+        ),
+        (
+            {"territories": [{"country": "QQ"}]},
+            "territory country 'QQ' is not an ISO 3166 country code such as 'BR' or 'PT'.",
         ),
         (
             {"working_hours": {"mon": [["09:00", "09:00"]]}},

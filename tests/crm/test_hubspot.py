@@ -7,7 +7,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from backend.crm.inbound import hubspot_signature
+from backend.intake.models import Inquiry
 from backend.settings import Settings
 from tests.factories import Client, post_lead
 
@@ -297,3 +300,21 @@ async def test_hubspot_reconciliation_closes_a_lead_marked_unqualified(
     assert closed == 1
     assert lead["status"] == "lost"
     assert lead["activities"][-1]["note"] == "Closed in Hubspot (status UNQUALIFIED)."
+
+
+async def test_hubspot_country_written_as_a_name_is_read_as_its_code(
+    client: Client, sessions: Any, settings: Settings, hubspot: FakeHubSpot, worker: Any
+) -> None:
+    contact = hubspot.add_contact(email="nome@example.org", lastname="Nome", country="brazil")
+    connection = await connect(
+        sessions, settings, "hubspot", hubspot.origin, credentials=CREDENTIALS
+    )
+    path = f"/api/v1/crm/{connection}/hubspot/webhook"
+    body = json.dumps([creation_event(78, contact)]).encode()
+    await client.post(path, content=body, headers=signed(path, body))
+
+    await worker.run_once()
+
+    async with sessions() as session:
+        [inquiry] = (await session.scalars(select(Inquiry))).all()
+    assert (inquiry.status, inquiry.payload["country"]) == ("processed", "BR")

@@ -587,3 +587,35 @@ async def test_two_server_processes_never_claim_the_same_lead(
 
     assert len(first) + len(second) == 6
     assert not set(first) & set(second)
+
+
+async def test_callout_country_names_and_codes_become_iso_codes(
+    client: Client, sessions: Any, settings: Settings, salesforce: FakeSalesforce, worker: CrmWorker
+) -> None:
+    connection = await connect(
+        sessions, settings, "salesforce", salesforce.origin, credentials=CREDENTIALS
+    )
+    path = f"/api/v1/crm/{connection}/salesforce/callout"
+    base = {"attributes": {"type": "Lead"}, "LastName": "Souza"}
+    records = [
+        {**base, "Id": "00Q5g00000NAME", "Email": "name@example.org", "Country": "Brazil"},
+        {
+            **base,
+            "Id": "00Q5g00000CODE",
+            "Email": "code@example.org",
+            "Country": "Portugal",
+            "CountryCode": "PT",
+        },
+    ]
+
+    await client.post(
+        path, json={"records": records}, headers={"X-Pursuit-Secret": "callout-shared-secret"}
+    )
+    await worker.take_inbound()
+
+    async with sessions() as session:
+        found = (await session.scalars(select(Inquiry).order_by(Inquiry.external_id))).all()
+    assert [(i.external_id, i.status, i.payload["country"]) for i in found] == [
+        ("00Q5g00000CODE", "processed", "PT"),
+        ("00Q5g00000NAME", "processed", "BR"),
+    ]

@@ -71,3 +71,37 @@ async def test_batch_replay_with_idempotency_key(
 
     assert first.json() == again.json()
     assert first.json()["items"][0]["status_code"] == 201
+
+
+async def test_batch_sent_twice_counts_replays_not_joins(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str
+) -> None:
+    leads = [lead_body("r-1"), lead_body("r-2"), lead_body("r-3", email="r-1@example.org")]
+
+    first = await client.post("/api/v1/leads/batch", json={"leads": leads}, headers=auth)
+    again = await client.post("/api/v1/leads/batch", json={"leads": leads}, headers=auth)
+
+    counts = ("created", "coalesced", "replayed", "failed")
+    assert [first.json()[key] for key in counts] == [2, 1, 0, 0]
+    assert [again.json()[key] for key in counts] == [0, 0, 3, 0]
+    assert [item["status_code"] for item in again.json()["items"]] == [200, 200, 200]
+    assert [item["coalesced"] for item in again.json()["items"]] == [False, False, True]
+
+
+async def test_inquiries_filtered_by_coalesced_list_the_joined_one(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str
+) -> None:
+    leads = [lead_body("j-1"), lead_body("j-2", email="j-1@example.org")]
+    answered = await client.post("/api/v1/leads/batch", json={"leads": leads}, headers=auth)
+
+    response = await client.get("/api/v1/inquiries?status=coalesced", headers=auth)
+
+    assert response.status_code == 200
+    [item] = response.json()["items"]
+    joined = answered.json()["items"][1]
+    assert (item["id"], item["external_id"], item["status"], item["lead_id"]) == (
+        joined["inquiry_id"],
+        "j-2",
+        "coalesced",
+        answered.json()["items"][0]["lead_id"],
+    )

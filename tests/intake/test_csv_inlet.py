@@ -346,3 +346,77 @@ def test_parse_csv_reads_a_path_too(tmp_path: Path) -> None:
     batch = parse_csv(write(tmp_path, PEOPLE.encode("utf-16")), default_country="BR")
 
     assert batch.rows == [JOSE]
+
+
+def test_csv_row_from_the_year_one_is_refused_with_a_sentence() -> None:
+    text = "email,received_at\nold1@example.org,0001-01-01T00:00:00+05:00\n"
+
+    batch = parse_csv_bytes(text.encode(), "x.csv", default_country="BR")
+
+    assert batch.rows == []
+    assert batch.errors == [
+        RowError(
+            2,
+            "received_at 0001-01-01T00:00:00+05:00 is before 2000-01-01; "
+            "give the time the inquiry was really received.",
+        )
+    ]
+
+
+def test_cli_refuses_a_country_that_is_not_iso_3166(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(tmp_path, monkeypatch)
+    path = write(tmp_path, b"email\nrita@example.org\n")
+    create = ["inlet", "create", "--kind", "form", "--slug", "xx", "--source", "web"]
+
+    inlet = CliRunner().invoke(main, [*create, "--country", "XX"])
+    imported = CliRunner().invoke(main, ["leads", "import", str(path), "--country", "XX"])
+
+    assert inlet.exit_code == 1
+    assert inlet.output.strip() == (
+        "Error: default_country 'XX' is not an ISO 3166 country code such as 'BR' or 'PT'."
+    )
+    assert imported.exit_code == 2
+    assert "'XX' is not an ISO 3166 country code such as BR." in imported.output
+
+
+def test_csv_row_with_an_unknown_country_is_refused() -> None:
+    batch = parse_csv_bytes(b"email,country\nrita@example.org,zz\n", "x.csv")
+
+    assert batch.rows == []
+    assert batch.errors == [
+        RowError(2, "country 'ZZ' is not an ISO 3166 country code such as 'BR'.")
+    ]
+
+
+def test_csv_excel_separator_line_names_the_delimiter() -> None:
+    text = "sep=;\r\nE-mail;Empresa\r\nrita@example.org;Lima, Energia\r\n"
+
+    batch = parse_csv_bytes(text.encode(), "excel.csv")
+
+    assert batch.delimiter == ";"
+    assert batch.errors == []
+    assert batch.rows == [
+        {"email": "rita@example.org", "company": "Lima, Energia", "source": "csv"}
+    ]
+
+
+def test_csv_quote_that_never_closes_is_a_failed_row_not_a_merge() -> None:
+    text = 'email,message\na@example.org,"hello\nb@example.org,hi\nc@example.org,bye\n'
+
+    batch = parse_csv_bytes(text.encode(), "x.csv")
+
+    assert batch.rows == []
+    assert batch.errors == [
+        RowError(
+            2,
+            "opens a quote that never closes, so the 2 lines after it were read as one field; "
+            "close the quote and import the file again.",
+        )
+    ]
+    assert batch.errors[0].cells == {
+        "email": "a@example.org",
+        "message": "hello\nb@example.org,hi\nc@example.org,bye\n",
+        "(unclosed quote)": "2 lines",
+    }

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from backend.errors import BadInput
+from backend.identity.service import split_phone
 from backend.intake.models import Inquiry
 from tests.intake.conftest import make_inlet
 
@@ -169,3 +171,64 @@ async def test_form_page_lists_the_fields_and_the_trap(
     for name in ("name", "email", "phone", "company", "message", "website"):
         assert f'name="{name}"' in response.text
     assert 'type="email"' in response.text and 'type="tel"' in response.text
+
+
+async def test_form_phone_dialled_with_00_is_read_as_international(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str, sessions: Any
+) -> None:
+    await make_inlet(client, auth, default_country="BR")
+
+    response = await client.post("/f/contact", data={"phone": "0044 20 7946 0018"})
+
+    assert response.status_code == 303
+    [inquiry] = await _inquiries(sessions)
+    lead = (await client.get(f"/api/v1/leads/{inquiry.lead_id}", headers=auth)).json()
+    assert lead["phone"] == "+442079460018"
+
+
+async def test_form_phone_errors_are_our_own_sentences(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    await make_inlet(client, auth, default_country="BR")
+
+    words = await client.post("/f/contact", data={"phone": "call me"})
+    unknown = await client.post("/f/contact", data={"phone": "+999 1234 5678"})
+
+    assert words.status_code == 422
+    assert "phone &#39;call me&#39; is not a phone number." in words.text
+    assert unknown.status_code == 422
+    assert "phone &#39;+999 1234 5678&#39; starts with a country code that does not exist." in (
+        unknown.text
+    )
+    assert "(1)" not in words.text + unknown.text
+
+
+def test_phone_read_in_an_unknown_country_says_so() -> None:
+    with pytest.raises(BadInput) as refused:
+        split_phone("11 3456 7890", "XX")
+
+    assert refused.value.message == (
+        "phone '11 3456 7890' has no country code and 'XX' is not a country to read it in; "
+        "write it as +<country code> <number>."
+    )
+
+
+async def test_form_control_character_is_refused_and_not_echoed(
+    client: httpx.AsyncClient, auth: dict[str, str], sessions: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_inlet(client, auth, default_country="BR")
+    form = {"name": "Ri\x00ta", "email": "rita@example.org", "message": "Oi\nTudo\tbem"}
+
+    response = await client.post("/f/contact", data=form)
+
+    assert response.status_code == 422
+    assert (
+        "first_name contains the control character U+0000; remove it and send it again."
+        in response.text
+    )
+    assert "\x00" not in response.text
+    assert 'value="Rita"' in response.text
+    assert [r.getMessage() for r in caplog.records if "\x00" in r.getMessage()] == []
+    [inquiry] = await _inquiries(sessions)
+    assert inquiry.status == "failed"
+    assert inquiry.payload["raw"]["fields"]["name"] == "Ri\x00ta"

@@ -42,6 +42,8 @@ async def test_inlet_is_created_listed_and_changed(
          "thank_you_url 'javascript:alert(1)' must be an http or https address."),
         ({"default_country": "Brazil"}, 422,
          "default_country 'Brazil' must be a 2-letter ISO code such as 'BR'."),
+        ({"default_country": "qq"}, 422,
+         "default_country 'QQ' is not an ISO 3166 country code such as 'BR' or 'PT'."),
         ({"source": " "}, 422, "source must name where its inquiries come from, such as 'web'."),
     ],
 )  # fmt: skip
@@ -91,3 +93,20 @@ def test_inlet_settings_refuse_nonsense(
         Settings.from_env(secret_key="x")
 
     assert str(refused.value) == message
+
+
+async def test_inlet_patch_with_an_unknown_country_changes_nothing(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    await make_inlet(client, auth, default_country="BR")
+
+    response = await client.patch(
+        "/api/v1/inlets/contact", json={"default_country": "QQ"}, headers=auth
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "default_country 'QQ' is not an ISO 3166 country code such as 'BR' or 'PT'."
+    )
+    [inlet] = (await client.get("/api/v1/inlets", headers=auth)).json()["items"]
+    assert inlet["default_country"] == "BR"
