@@ -127,7 +127,7 @@ async def test_expiry_escalates_to_the_named_rule(sessions: Any) -> None:
             {
                 "name": "managers",
                 "priority": 50,
-                "conditions": {"country": ["XX"]},
+                "conditions": {"country": ["IS"]},
                 "pool": {"agent_ids": [m]},
             },
         )

@@ -51,7 +51,7 @@ async def roster(session: AsyncSession) -> None:
     ana, bia, caio = [await add_agent(session, n) for n in ("Ana", "Bia", "Caio")]
     mara = await add_agent(session, "Mara")
     backup = await add_rule(
-        session, "Backup", [mara], conditions={"country": ["XX"]}, accept_timeout_s=ACCEPT_S
+        session, "Backup", [mara], conditions={"country": ["IS"]}, accept_timeout_s=ACCEPT_S
     )
     timeouts = {"accept_timeout_s": ACCEPT_S, "contact_timeout_s": CONTACT_S}
     await add_rule(

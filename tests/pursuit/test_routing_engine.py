@@ -110,7 +110,7 @@ async def test_escalation_of_two_steps_ends_in_the_manager_queue(
         ana, bia, caio = [
             await add_agent(session, n, team_id=north) for n in ("Ana", "Bia", "Caio")
         ]
-        never = {"country": ["XX"]}  # the steps route only what is escalated to them
+        never = {"country": ["IS"]}  # no lead is from Iceland: the steps take only escalations
         last = await add_rule(session, "Leads", [caio], conditions=never, accept_timeout_s=180)
         middle = await add_rule(
             session,
