@@ -55,6 +55,7 @@ INBOUND_PROPERTIES = (
     "country",
     "state",
     "city",
+    "address",
     "zip",
     "message",
 )
@@ -228,6 +229,7 @@ class HubSpot:
             "country": props.get("country"),
             "region": props.get("state"),
             "city": props.get("city"),
+            "address": props.get("address"),
             "postal_code": props.get("zip"),
             "message": props.get("message"),
         }

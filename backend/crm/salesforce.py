@@ -337,7 +337,7 @@ class Salesforce:
             await remember(record)
 
     async def fetch(self, object_type: str, record_id: str) -> dict[str, Any]:
-        fields = "Id,FirstName,LastName,Email,Phone,Company,Country,State,City,PostalCode"
+        fields = "Id,FirstName,LastName,Email,Phone,Company,Country,State,City,Street,PostalCode"
         found = await self._json(
             "GET", f"/sobjects/{object_type}/{record_id}", (200,), params={"fields": fields}
         )
@@ -350,6 +350,7 @@ class Salesforce:
             "country": found.get("Country"),
             "region": found.get("State"),
             "city": found.get("City"),
+            "address": found.get("Street"),
             "postal_code": found.get("PostalCode"),
         }
 
