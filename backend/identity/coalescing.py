@@ -273,7 +273,14 @@ def _scores(keys: ProspectKeys, way: str, filed: Filed) -> dict[str, float] | No
         # One mailbox or number with clearly different names is shared (a family, a front
         # desk), not one prospect: merging them would hide a lead.
         names = name_scores(keys, filed)
-        return {} if names is not None else None
+        if names is None:
+            return None
+        # With nobody named, one number or mailbox at two street addresses is an
+        # organisation's central line shared by its sites, each its own prospect.
+        unnamed = not (keys.named or filed.first_name or filed.last_name)
+        if unnamed and _address_level(keys, filed, {}) in ("other", "other_number"):
+            return None
+        return {}
     if way == "company_postal":
         # With no person to compare, the whole company name has to agree, not a part of it.
         company = fuzz.token_sort_ratio(keys.company, filed.company)

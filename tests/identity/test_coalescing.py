@@ -293,6 +293,19 @@ async def test_a_household_name_at_another_house_number_stays_two_leads(
     assert marta.json()["lead_id"] != carla.json()["lead_id"]
 
 
+async def test_one_central_line_at_two_street_addresses_is_two_sites(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    line = {"company": "Erie House", "phone": "+1 312 432 2213", "country": "US"}
+    first = await post(client, auth, "c-1", address="4414 N Christiana Ave", **line)
+
+    other = await post(client, auth, "c-2", address="1656 N Springfield Ave", **line)
+    same = await post(client, auth, "c-3", address="4414 North Christiana Avenue", **line)
+
+    assert other.status_code == 201 and other.json()["lead_id"] != first.json()["lead_id"]
+    assert (same.status_code, same.json()["lead_id"]) == (200, first.json()["lead_id"])
+
+
 async def test_two_people_at_one_company_stay_two_leads(
     client: Client, auth: dict[str, str], ana: str
 ) -> None:
