@@ -2,8 +2,9 @@
 
 Each inquiry is filed in ``prospect_keys`` under its email key, phone key and name
 blocks (folded name + company word, postal code or city; the sound of a full name in the
-postal district). A lookup reads only the rows under the new inquiry's own keys within
-the window, then weighs the names, company and place as Fellegi-Sunter evidence.
+postal district; the house number and street). A lookup reads only the rows under the
+new inquiry's own keys within the window, then weighs the names, company, place and
+street address as Fellegi-Sunter evidence.
 Precision comes first: a wrong merge hides a lead, a missed one only repeats an offer.
 """
 
@@ -136,6 +137,11 @@ class Match:
     @property
     def weight(self) -> float:
         return self.scores.get("weight", 0.0)
+
+    @property
+    def one_home(self) -> bool:
+        """Joined as one household: two people, each with their own email and phone."""
+        return bool(self.scores.get("one_home"))
 
     def rank(self) -> tuple[bool, float, datetime]:
         """Shared email or phone first, then the weightier evidence, then the latest."""
@@ -350,7 +356,7 @@ def person_scores(keys: ProspectKeys, filed: Filed) -> dict[str, float] | None:
     if not names:
         return None
     weight = sum(WEIGHTS[k, _name_level(v)] for k, v in names.items() if k != another)
-    scores = {**names, **scores}
+    scores = {**names, **scores, **({"one_home": 1.0} if another else {})}
     if keys.company and filed.company:
         company = fuzz.token_set_ratio(keys.company, filed.company)
         if company < SAME_COMPANY:
@@ -476,8 +482,9 @@ def _postal_level(mine: str, theirs: str) -> str:
 async def _drop_contradicted(
     session: AsyncSession, keys: ProspectKeys, found: dict[str, Match]
 ) -> None:
-    """A match on names alone loses when the lead has another email or phone than the inquiry."""
-    loose = [m.lead_id for m in found.values() if not m.exact]
+    """A match on names alone loses when the lead has another email or phone than the
+    inquiry; a household's members have their own, so a match at one home keeps."""
+    loose = [m.lead_id for m in found.values() if not (m.exact or m.one_home)]
     asked = [(kind, own) for kind, own in (("email", keys.email), ("phone", keys.phone)) if own]
     if not loose or not asked:
         return

@@ -277,8 +277,20 @@ async def test_a_household_at_one_street_address_joins_one_lead(
         "house_number": 1.0,
         "postal_code": 1.0,
         "city": 1.0,
+        "one_home": 1.0,
         "weight": 30.72,
     }
+
+
+async def test_a_household_with_its_own_emails_still_joins_one_lead(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    home = {"last_name": "Souza", "postal_code": "01310-100", "address": "Rua Augusta 1500"}
+    carla = await post(client, auth, "e-1", first_name="Carla", email="carla@example.org", **home)
+
+    marta = await post(client, auth, "e-2", first_name="Marta", email="marta@example.org", **home)
+
+    assert (marta.status_code, marta.json()["lead_id"]) == (200, carla.json()["lead_id"])
 
 
 async def test_a_household_name_at_another_house_number_stays_two_leads(

@@ -381,6 +381,7 @@ def test_a_household_at_one_street_address_is_one_prospect() -> None:
         "house_number": 1.0,
         "postal_code": 1.0,
         "city": 1.0,
+        "one_home": 1.0,
         "weight": 30.72,
     }
 
@@ -415,6 +416,7 @@ def test_one_first_name_at_one_address_under_another_surname_is_one_prospect() -
         "house_number": 1.0,
         "postal_code": 1.0,
         "city": 1.0,
+        "one_home": 1.0,
         "weight": 27.81,
     }
 
@@ -463,5 +465,6 @@ def test_a_line_without_its_house_number_keeps_a_household_on_one_street() -> No
         "address": 1.0,
         "postal_code": 1.0,
         "city": 1.0,
+        "one_home": 1.0,
         "weight": 22.99,
     }
