@@ -346,9 +346,11 @@ def may_be_one(keys: ProspectKeys, filed: Filed) -> bool:
 def person_scores(keys: ProspectKeys, filed: Filed) -> dict[str, float] | None:
     """Similarities and their summed weight in bits for a name match backed by a company
     or a place; None below MATCH_BITS or when the names or companies tell people apart."""
+    names, another = name_scores(keys, filed), ""
+    if names is None and not (keys.address and filed.address):
+        return None  # names of two people, and no home to join them: the common case
     scores: dict[str, float] = {}
     address = _address_level(keys, filed, scores)
-    names, another = name_scores(keys, filed), ""
     if names is None:
         names, another = _one_home_names(keys, filed, address) or ({}, "")
     elif max(names.values(), default=0.0) < SAME_NAME and address != "same":
