@@ -468,3 +468,23 @@ def test_a_line_without_its_house_number_keeps_a_household_on_one_street() -> No
         "one_home": 1.0,
         "weight": 22.99,
     }
+
+
+def test_a_household_surname_with_a_late_typo_still_shares_the_home() -> None:
+    keys = prospect_keys(
+        first_name="Carla", last_name="Johnson", postal_code="2000", address="7 Bent St"
+    )
+
+    scores = person_scores(keys, at_home("marta", "johnsen", "7 Bent Street", "2000", ""))
+
+    # "johnsen" is the same surname (Jaro-Winkler 0.943): 8.78 bits, 12.05 for the
+    # address and 9.81 for the postal code.
+    assert scores == {
+        "first_name": 0.733,
+        "last_name": 0.943,
+        "address": 1.0,
+        "house_number": 1.0,
+        "postal_code": 1.0,
+        "one_home": 1.0,
+        "weight": 30.64,
+    }
