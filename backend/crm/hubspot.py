@@ -56,6 +56,7 @@ INBOUND_PROPERTIES = (
     "country",
     "state",
     "city",
+    "address",
     "zip",
     "message",
 )
@@ -229,6 +230,7 @@ class HubSpot:
             "country": country_of(None, props.get("country")),
             "region": props.get("state"),
             "city": props.get("city"),
+            "address": props.get("address"),
             "postal_code": props.get("zip"),
             "message": props.get("message"),
         }

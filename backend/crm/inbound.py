@@ -33,6 +33,7 @@ SALESFORCE_FIELDS = {
     "Company": "company",
     "State": "region",
     "City": "city",
+    "Street": "address",
     "PostalCode": "postal_code",
     "Description": "message",
 }

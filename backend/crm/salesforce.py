@@ -338,7 +338,7 @@ class Salesforce:
             await remember(record)
 
     async def fetch(self, object_type: str, record_id: str) -> dict[str, Any]:
-        fields = "Id,FirstName,LastName,Email,Phone,Company,Country,State,City,PostalCode"
+        fields = "Id,FirstName,LastName,Email,Phone,Company,Country,State,City,Street,PostalCode"
         found = await self._json(
             "GET", f"/sobjects/{object_type}/{record_id}", (200,), params={"fields": fields}
         )
@@ -352,6 +352,7 @@ class Salesforce:
             "country": country_of(found.get("CountryCode"), found.get("Country")),
             "region": found.get("State"),
             "city": found.get("City"),
+            "address": found.get("Street"),
             "postal_code": found.get("PostalCode"),
         }
 

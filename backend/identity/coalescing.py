@@ -2,8 +2,9 @@
 
 Each inquiry is filed in ``prospect_keys`` under its email key, phone key and name
 blocks (folded name + company word, postal code or city; the sound of a full name in the
-postal district). A lookup reads only the rows under the new inquiry's own keys within
-the window, then weighs the names, company and place as Fellegi-Sunter evidence.
+postal district; the house number and street). A lookup reads only the rows under the
+new inquiry's own keys within the window, then weighs the names, company, place and
+street address as Fellegi-Sunter evidence.
 Precision comes first: a wrong merge hides a lead, a missed one only repeats an offer.
 """
 
@@ -23,7 +24,13 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from sqlalchemy import Select, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.identity.keys import ProspectKeys, prospect_keys
+from backend.identity.keys import (
+    Address,
+    ProspectKeys,
+    address_parts,
+    prospect_keys,
+    street_name,
+)
 from backend.identity.models import ProspectKey
 
 logger = logging.getLogger(__name__)
@@ -37,6 +44,9 @@ EXACT_KINDS = ("email", "phone")
 SAME_NAME, OTHER_NAME = 0.92, 0.75
 SAME_COMPANY = 90.0  # rapidfuzz token-set ratio of the folded, suffix-free company names
 SAME_CITY = 0.9
+# Street lines without their house numbers at least this alike name one street (see
+# street_similarity); below it, the lines are other streets.
+SAME_STREET = 0.8
 SCORE_DIGITS = 3
 
 
@@ -63,6 +73,12 @@ WEIGHTS = {
     ("city", "other"): bits(0.1, 0.998),
     ("city", "same_postal"): bits(0.95, 0.9),
     ("city", "other_postal"): bits(0.05, 0.1),
+    # About 1 home in 5,000 of a postal district shares a given house number and street;
+    # another house number on the same street is the strongest sign of another home.
+    ("address", "same"): bits(0.85, 0.0002),
+    ("address", "near"): bits(0.1, 0.005),
+    ("address", "other_number"): bits(0.05, 0.99),
+    ("address", "other"): bits(0.1, 0.99),
 }
 # A full name needs an agreeing place or company besides (alone it is 14.65); one name
 # part needs the exact postal code, or a surname the city.
@@ -101,6 +117,7 @@ def keys_of(fields: dict[str, Any]) -> ProspectKeys:
         postal_code=fields.get("postal_code"),
         city=fields.get("city"),
         country=fields.get("country"),
+        address=fields.get("address"),
     )
 
 
@@ -120,6 +137,11 @@ class Match:
     @property
     def weight(self) -> float:
         return self.scores.get("weight", 0.0)
+
+    @property
+    def one_home(self) -> bool:
+        """Joined as one household: two people, each with their own email and phone."""
+        return bool(self.scores.get("one_home"))
 
     def rank(self) -> tuple[bool, float, datetime]:
         """Shared email or phone first, then the weightier evidence, then the latest."""
@@ -153,6 +175,7 @@ def file_rows(
             "company": keys.company,
             "postal_code": keys.postal_code,
             "city": keys.city,
+            "address": keys.address,
         }
         for kind, key in keys.blocks()
     ]
@@ -229,6 +252,7 @@ def _lookup(blocks: int) -> Select[tuple[Any, ...]]:
         ProspectKey.company,
         ProspectKey.postal_code,
         ProspectKey.city,
+        ProspectKey.address,
     ).where(or_(*pairs), ProspectKey.received_at >= bindparam("since"))
 
 
@@ -241,6 +265,7 @@ class Filed:
     company: str
     postal_code: str
     city: str
+    address: str = ""
 
 
 def _comparison(kind: str) -> str:
@@ -254,7 +279,14 @@ def _scores(keys: ProspectKeys, way: str, filed: Filed) -> dict[str, float] | No
         # One mailbox or number with clearly different names is shared (a family, a front
         # desk), not one prospect: merging them would hide a lead.
         names = name_scores(keys, filed)
-        return {} if names is not None else None
+        if names is None:
+            return None
+        # With nobody named, one number or mailbox at two street addresses is an
+        # organisation's central line shared by its sites, each its own prospect.
+        unnamed = not (keys.named or filed.first_name or filed.last_name)
+        if unnamed and _address_level(keys, filed, {}) in ("other", "other_number"):
+            return None
+        return {}
     if way == "company_postal":
         # With no person to compare, the whole company name has to agree, not a part of it.
         company = fuzz.token_sort_ratio(keys.company, filed.company)
@@ -303,14 +335,30 @@ def one_slip(a: str, b: str) -> bool:
     return len(a) != len(b) or Levenshtein.distance(a, b) == 2
 
 
+def may_be_one(keys: ProspectKeys, filed: Filed) -> bool:
+    """Whether the names, or the one home both give, leave the two as one prospect: the
+    test before any weighing."""
+    if name_scores(keys, filed) is not None:
+        return True
+    return _one_home_names(keys, filed, _address_level(keys, filed, {})) is not None
+
+
 def person_scores(keys: ProspectKeys, filed: Filed) -> dict[str, float] | None:
     """Similarities and their summed weight in bits for a name match backed by a company
     or a place; None below MATCH_BITS or when the names or companies tell people apart."""
-    names = name_scores(keys, filed)
-    if not names or max(names.values()) < SAME_NAME:
+    names, another = name_scores(keys, filed), ""
+    if names is None and not (keys.address and filed.address):
+        return None  # names of two people, and no home to join them: the common case
+    scores: dict[str, float] = {}
+    address = _address_level(keys, filed, scores)
+    if names is None:
+        names, another = _one_home_names(keys, filed, address) or ({}, "")
+    elif max(names.values(), default=0.0) < SAME_NAME and address != "same":
         return None
-    weight = sum(WEIGHTS[label, _name_level(value)] for label, value in names.items())
-    scores = dict(names)
+    if not names:
+        return None
+    weight = sum(WEIGHTS[k, _name_level(v)] for k, v in names.items() if k != another)
+    scores = {**names, **scores, **({"one_home": 1.0} if another else {})}
     if keys.company and filed.company:
         company = fuzz.token_set_ratio(keys.company, filed.company)
         if company < SAME_COMPANY:
@@ -318,7 +366,93 @@ def person_scores(keys: ProspectKeys, filed: Filed) -> dict[str, float] | None:
         weight += WEIGHTS["company", "same"]
         scores["company"] = round(company, 1)
     weight += _place_weight(keys, filed, scores)
+    if address:
+        weight += WEIGHTS["address", address]
     return {**scores, "weight": round(weight, 2)} if weight >= MATCH_BITS else None
+
+
+def _one_home_names(
+    keys: ProspectKeys, filed: Filed, address: str
+) -> tuple[dict[str, float], str] | None:
+    """Names that tell two people apart but count as one prospect at one home, and the
+    part that differs (it weighs nothing); None when they stay two prospects.
+
+    One surname at one street address, in one postal code (or one typo away), is a
+    household, which one rep serves; so is one surname on one street where one line left
+    out the house number, with the same postal code and city. One first name at one
+    address under another surname (a married name) needs the postal code and the city.
+    """
+    mine, theirs = (keys.first_name, keys.last_name), (filed.first_name, filed.last_name)
+    if address not in ("same", "near") or not all(mine + theirs):
+        return None
+    first, last = (
+        round(name_similarity(a, b), SCORE_DIGITS) for a, b in zip(mine, theirs, strict=True)
+    )
+    postal = _postal_level(keys.postal_code, filed.postal_code) if keys.postal_code else ""
+    city = name_similarity(keys.city, filed.city) if keys.city and filed.city else 0.0
+    town = postal == "same" and city >= SAME_CITY
+    if address == "near" and not (town and _unnumbered(keys, filed)):
+        return None
+    if last >= SAME_NAME and first < OTHER_NAME and postal in ("same", "near"):
+        return {"first_name": first, "last_name": last}, "first_name"
+    placed = (postal in ("same", "near") and city >= SAME_CITY) or (
+        postal == "same" and not (keys.city and filed.city)
+    )
+    if first >= SAME_NAME and last < OTHER_NAME and placed:
+        return {"first_name": first, "last_name": last}, "last_name"
+    return None
+
+
+def _unnumbered(keys: ProspectKeys, filed: Filed) -> bool:
+    """One of the two street lines gives no house number."""
+    return not (address_parts(keys.address).number and address_parts(filed.address).number)
+
+
+def _address_level(keys: ProspectKeys, filed: Filed, scores: dict[str, float]) -> str:
+    """How two street addresses compare ("same", "near", "other_number", "other"), or ""
+    when one is missing; the street's similarity and the house numbers' go in scores."""
+    if not (keys.address and filed.address):
+        return ""
+    mine, theirs = address_parts(keys.address), address_parts(filed.address)
+    if not (mine.street and theirs.street):
+        return ""
+    street = street_similarity(mine.street, theirs.street)
+    scores["address"] = round(street, SCORE_DIGITS)
+    numbered = bool(mine.number and theirs.number)
+    swapped = numbered and _swapped(mine.number, theirs.number)
+    if numbered:
+        scores["house_number"] = 1.0 if mine.number == theirs.number else 0.5 if swapped else 0.0
+    if street < SAME_STREET:
+        return "other"
+    if numbered and _one_home(mine, theirs):
+        return "same"
+    if not numbered or (swapped and mine.unit == theirs.unit):
+        return "near"
+    return "other_number"
+
+
+def _swapped(a: str, b: str) -> bool:
+    """Two neighbouring characters swapped ("32" and "23"), a slip rather than a neighbour."""
+    return len(a) == len(b) and OSA.distance(a, b) == 1 and Levenshtein.distance(a, b) == 2
+
+
+def _one_home(mine: Address, theirs: Address) -> bool:
+    """The same house number, and the same flat when both name one."""
+    return mine.number == theirs.number and not (
+        mine.unit and theirs.unit and mine.unit != theirs.unit
+    )
+
+
+def street_similarity(a: str, b: str) -> float:
+    """How alike two folded street lines are: as a whole, by the shorter's words found in
+    the longer one (a line that leaves out the building or the district), or by the street
+    itself up to its type word ("smith st" of "smith st rosebery hill")."""
+    whole = fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")) / 100
+    shorter, longer = sorted((a.split(), b.split()), key=len)
+    found = [max(JaroWinkler.similarity(w, o) for o in longer) for w in shorter]
+    named = [street_name(a), street_name(b)]
+    proper = fuzz.ratio(*named) / 100 if all(named) else 0.0
+    return max(whole, sum(found) / len(found), proper)
 
 
 def _name_level(similarity: float) -> str:
@@ -350,8 +484,9 @@ def _postal_level(mine: str, theirs: str) -> str:
 async def _drop_contradicted(
     session: AsyncSession, keys: ProspectKeys, found: dict[str, Match]
 ) -> None:
-    """A match on names alone loses when the lead has another email or phone than the inquiry."""
-    loose = [m.lead_id for m in found.values() if not m.exact]
+    """A match on names alone loses when the lead has another email or phone than the
+    inquiry; a household's members have their own, so a match at one home keeps."""
+    loose = [m.lead_id for m in found.values() if not (m.exact or m.one_home)]
     asked = [(kind, own) for kind, own in (("email", keys.email), ("phone", keys.phone)) if own]
     if not loose or not asked:
         return

@@ -6,6 +6,7 @@ stored and shown keeps the address, number and names as the prospect wrote them.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -14,6 +15,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 SUFFIX_FILE = Path(__file__).parent / "data" / "legal_suffixes.txt"
+STREET_WORDS_FILE = Path(__file__).parent / "data" / "street_words.txt"
 # Mailbox providers known to deliver name+tag@ to name@; Gmail also ignores dots.
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 PLUS_TAG_DOMAINS = GMAIL_DOMAINS | {
@@ -137,6 +139,98 @@ def sound_key(name: str) -> str:
 
 NAME_BLOCK_LETTERS = 3  # names are filed by their first letters, so a later typo still meets
 
+# Words before the number of a flat, suite or floor inside a building ("Unit 4", "Apt 4").
+UNIT_WORDS = frozenset({
+    "unit", "u", "apt", "apartment", "flat", "suite", "ste", "villa", "shop", "lot", "room",
+    "level", "floor", "fl", "flr", "apto", "ap", "sala", "andar", "piso",
+})  # fmt: skip
+HOUSE_NUMBER = re.compile(r"\d+[a-z]?")
+COMPASS_POINTS = frozenset({"n", "s", "e", "w"})
+ADDRESS_KEY_LIMIT = 300  # the width of prospect_keys.address; folding may lengthen a line
+# "4/12 Smith St" is unit 4 of number 12.
+UNIT_SLASH = re.compile(r"\b(\d+[a-z]?)\s*/\s*(\d+[a-z]?)\b", re.IGNORECASE)
+
+
+@cache
+def street_words() -> dict[str, str]:
+    """Each spelling of a street-address word, by the form an address key uses."""
+    forms: dict[str, str] = {}
+    for line in STREET_WORDS_FILE.read_text("utf-8").splitlines():
+        words = fold(line.partition("#")[0]).split()
+        forms.update((word, words[0]) for word in words)
+    return forms
+
+
+def address_key(line: str | None) -> str:
+    """A street line folded for matching: "Unit 4, 12 Smith Street" is "12 smith st unit 4".
+
+    The house number comes first, then the street's words with their common abbreviations
+    spelt one way, then "unit" and the flat's, suite's or floor's numbers.
+    """
+    if not line:
+        return ""
+    words = fold(UNIT_SLASH.sub(r"unit \1 \2", line.replace("#", " unit "))).split()
+    forms = street_words()
+    number, street, units = "", [], []
+    after_unit_word = False
+    for word in words:
+        if word in UNIT_WORDS:
+            after_unit_word = True
+        elif after_unit_word and HOUSE_NUMBER.fullmatch(word):
+            units.append(word)
+            after_unit_word = False
+        elif not number and HOUSE_NUMBER.fullmatch(word):
+            number = word
+        else:
+            street.append(forms.get(word, word))
+            after_unit_word = False
+    key = " ".join([number, *street, *(["unit", *units] if units else [])]).strip()
+    return key[:ADDRESS_KEY_LIMIT]
+
+
+@dataclass(frozen=True)
+class Address:
+    """The parts of an address key that are compared apart."""
+
+    number: str
+    street: str
+    unit: str
+
+
+@cache
+def address_parts(key: str) -> Address:
+    words = key.split()
+    units: list[str] = []
+    if "unit" in words:
+        at = words.index("unit")
+        words, units = words[:at], words[at + 1 :]
+    number = words[0] if words and HOUSE_NUMBER.fullmatch(words[0]) else ""
+    street = words[1:] if number else words
+    return Address(number, " ".join(street), " ".join(units))
+
+
+def street_name(street: str) -> str:
+    """The street itself, up to its type word ("smith st" of "smith st rosebery hill"), or
+    "" when no type word follows the name."""
+    words = street.split()
+    kinds = street_forms() - COMPASS_POINTS
+    end = next((i for i, word in enumerate(words) if i and word in kinds), None)
+    return " ".join(words[: end + 1]) if end is not None else ""
+
+
+@cache
+def street_forms() -> frozenset[str]:
+    """The words an address key spells one way: street types and compass points."""
+    return frozenset(street_words().values())
+
+
+def street_start(street: str) -> str:
+    """The street name's first letters, after any leading street-type word ("rua augusta")."""
+    words = street.split()
+    while len(words) > 1 and words[0] in street_forms():
+        words = words[1:]
+    return "".join(words)[:NAME_BLOCK_LETTERS]
+
 
 @dataclass(frozen=True)
 class ProspectKeys:
@@ -150,6 +244,7 @@ class ProspectKeys:
     postal_code: str = ""
     city: str = ""
     country: str = ""
+    address: str = ""
 
     @property
     def named(self) -> bool:
@@ -184,7 +279,7 @@ class ProspectKeys:
         starts = dict.fromkeys(p[:NAME_BLOCK_LETTERS] for p in parts if len(p) > 1)
         for kind, place in places.items():
             found += [(kind, f"{start}|{place}") for start in starts if place]
-        return found + self._sound_blocks()
+        return found + self._sound_blocks() + self._address_blocks()
 
     def _sound_blocks(self) -> list[tuple[str, str]]:
         area = postal_area(self.postal_code)
@@ -193,6 +288,24 @@ class ProspectKeys:
         parts = ((self.last_name, self.first_name), (self.first_name, self.last_name))
         sounds = dict.fromkeys(f"{sound_key(a)}{b[0]}|{self.country}:{area}" for a, b in parts)
         return [("name_area", key) for key in sounds]
+
+    def _address_blocks(self) -> list[tuple[str, str]]:
+        """The house number and the street's first letters, in the postal district and
+        with each name part's first letters: two inquiries from one home meet when a name
+        was replaced, or when the postal code and the city both carry a typo."""
+        parts = address_parts(self.address)
+        if not (parts.number and parts.street):
+            return []
+        home = f"{parts.number}|{street_start(parts.street)}|{self.country}"
+        found = (
+            [("address_postal", f"{home}:{area}")]
+            if (area := postal_area(self.postal_code))
+            else []
+        )
+        starts = dict.fromkeys(
+            part[:NAME_BLOCK_LETTERS] for part in (self.last_name, self.first_name) if len(part) > 1
+        )
+        return found + [("address_name", f"{home}:{start}") for start in starts]
 
 
 def prospect_keys(
@@ -206,6 +319,7 @@ def prospect_keys(
     postal_code: str | None = None,
     city: str | None = None,
     country: str | None = None,
+    address: str | None = None,
 ) -> ProspectKeys:
     return ProspectKeys(
         email=email_key(email),
@@ -216,4 +330,5 @@ def prospect_keys(
         postal_code=postal_key(postal_code),
         city=fold(city),
         country=(country or "").upper(),
+        address=address_key(address),
     )

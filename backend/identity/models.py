@@ -30,3 +30,4 @@ class ProspectKey(Base):
     company: Mapped[str] = mapped_column(String(300), default="")
     postal_code: Mapped[str] = mapped_column(String(20), default="")
     city: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")

@@ -34,8 +34,8 @@ logger = logging.getLogger(__name__)
 
 LEAD_KEYS = (
     "source", "external_id", "first_name", "last_name", "email", "phone", "company",
-    "country", "region", "city", "postal_code", "product", "language", "message", "campaign",
-    "value", "currency", "received_at", "name",
+    "country", "region", "city", "postal_code", "address", "product", "language", "message",
+    "campaign", "value", "currency", "received_at", "name",
 )  # fmt: skip
 
 ALIASES = {
@@ -43,6 +43,9 @@ ALIASES = {
     "zip": "postal_code", "zip_code": "postal_code", "zipcode": "postal_code",
     "postcode": "postal_code", "post_code": "postal_code", "postal": "postal_code",
     "cep": "postal_code",
+    "street": "address", "street_address": "address", "address_line_1": "address",
+    "address_line1": "address", "address1": "address", "address_1": "address",
+    "street_line": "address", "endereco": "address", "direccion": "address",
     "firstname": "first_name", "given_name": "first_name",
     "lastname": "last_name", "surname": "last_name", "family_name": "last_name",
     "telephone": "phone", "phone_number": "phone", "mobile": "phone", "tel": "phone",

@@ -181,7 +181,8 @@ INPUT_TYPES = {"email": "email", "phone": "tel", "value": "number"}
 AUTOCOMPLETE = {
     "name": "name", "first_name": "given-name", "last_name": "family-name", "email": "email",
     "phone": "tel", "company": "organization", "postal_code": "postal-code",
-    "city": "address-level2", "region": "address-level1", "country": "country",
+    "address": "address-line1", "city": "address-level2", "region": "address-level1",
+    "country": "country",
 }  # fmt: skip
 
 

@@ -22,8 +22,8 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 # "name" is split into first and last name; every other target is a lead field.
 TARGETS = (
     "name", "first_name", "last_name", "email", "phone", "company", "country", "region",
-    "city", "postal_code", "product", "language", "campaign", "message", "value", "currency",
-    "external_id",
+    "city", "postal_code", "address", "product", "language", "campaign", "message", "value",
+    "currency", "external_id",
 )  # fmt: skip
 HONEYPOT = "website"
 EDITABLE = ("kind", "name", "source", "field_map", "default_country", "thank_you_url", "active")
@@ -41,6 +41,7 @@ LABELS = {
     "region": "State or region",
     "city": "City",
     "postal_code": "Postal code",
+    "address": "Street address",
     "product": "Product",
     "message": "How can we help?",
 }

@@ -33,8 +33,8 @@ BULK = ("bulk", "junk", "list", "auto_reply")
 ROBOTS = ("mailer-daemon", "postmaster")
 LABELLED = re.compile(r"^\s*([^:\n]{2,40}?)\s*:\s*(\S.*?)\s*$", re.MULTILINE)
 # Labelled lines such as "Company: Lima Energia" fill these when the headers do not.
-LABELLED_FIELDS = ("name", "first_name", "last_name", "phone", "company", "city", "region",
-                   "postal_code", "country", "product")  # fmt: skip
+LABELLED_FIELDS = ("name", "first_name", "last_name", "phone", "company", "city", "address",
+                   "region", "postal_code", "country", "product")  # fmt: skip
 BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul"}
 
 

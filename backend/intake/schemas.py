@@ -18,6 +18,7 @@ class LeadIn(msgspec.Struct, forbid_unknown_fields=False):
     country: str | None = None
     region: str | None = None
     city: str | None = None
+    address: str | None = None
     postal_code: str | None = None
     latitude: float | None = None
     longitude: float | None = None

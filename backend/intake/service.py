@@ -30,7 +30,9 @@ CLOSED_STATUSES = ("won", "lost")
 STALLED_AFTER = timedelta(minutes=2)  # an inquiry still "received" this long was interrupted
 ROUTING_FAILED = "The inquiry was stored but routing it failed; retry it once the cause is fixed."
 # Blank fields of an open lead that a repeat inquiry may fill in; nothing is overwritten.
-FILLABLE = ("first_name", "last_name", "email", "phone", "phone_extension", "company", "city")
+FILLABLE = (
+    "first_name", "last_name", "email", "phone", "phone_extension", "company", "city", "address",
+)  # fmt: skip
 
 CURRENCIES = frozenset(list_currencies())
 logger = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ TEXT_LIMITS = {
     "company": 300,
     "region": 100,
     "city": 200,
+    "address": 300,
     "postal_code": 20,
     "product": 100,
     "language": 16,
@@ -135,6 +138,7 @@ def normalize(data: LeadIn) -> dict[str, Any]:
         "country": country,
         "region": _clean(data.region),
         "city": _clean(data.city),
+        "address": _clean(data.address),
         "postal_code": _clean(data.postal_code),
         "product": _clean(data.product),
         "language": (_clean(data.language) or "").lower() or None,

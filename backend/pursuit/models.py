@@ -29,6 +29,8 @@ class Lead(IdMixin, Base):
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(100))
     city: Mapped[str | None] = mapped_column(String(200))
+    # The street line as the prospect wrote it ("12 Smith Street, Unit 4").
+    address: Mapped[str | None] = mapped_column(String(300))
     postal_code: Mapped[str | None] = mapped_column(String(20))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)

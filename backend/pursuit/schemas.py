@@ -100,6 +100,7 @@ def lead_summary_json(lead: Lead) -> dict[str, Any]:
         "country": lead.country,
         "region": lead.region,
         "postal_code": lead.postal_code,
+        "address": lead.address,
         "product": lead.product,
         "language": lead.language,
         "campaign": lead.campaign,

@@ -362,7 +362,14 @@ async def test_agent_change_sets_out_of_office(client: Client, auth: dict[str, s
 
 @pytest.mark.parametrize(
     ("field", "limit"),
-    [("source", 100), ("external_id", 200), ("region", 100), ("postal_code", 20), ("language", 16)],
+    [
+        ("source", 100),
+        ("external_id", 200),
+        ("region", 100),
+        ("postal_code", 20),
+        ("address", 300),
+        ("language", 16),
+    ],
 )
 async def test_overlong_lead_field_is_refused(
     client: Client, auth: dict[str, str], field: str, limit: int

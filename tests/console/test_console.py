@@ -362,6 +362,17 @@ async def test_lead_page_explains_decisions_and_candidates(
     ]
 
 
+async def test_lead_page_shows_the_street_address_as_written(
+    client: Client, auth: dict[str, str], sessions: Any
+) -> None:
+    created = await post_lead(client, auth, "A1", address="Rua Augusta, 1500 - apto 42")
+    await sign_in(client, sessions)
+
+    document = await page(client, f"/console/leads/{created['lead_id']}")
+
+    assert document.one("data-field", "address").text == "Rua Augusta, 1500 - apto 42"
+
+
 async def test_lead_page_unknown_lead_is_404(client: Client, sessions: Any) -> None:
     await sign_in(client, sessions)
 

@@ -248,6 +248,76 @@ async def test_a_household_at_one_address_stays_two_leads(
     assert (again.status_code, again.json()["lead_id"]) == (200, carla.json()["lead_id"])
 
 
+async def test_a_household_at_one_street_address_joins_one_lead(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    place = {"last_name": "Souza", "postal_code": "01310-100", "city": "São Paulo"}
+    carla = await post(
+        client, auth, "a-1", first_name="Carla", address="Rua Augusta, 1500, apto 42", **place
+    )
+
+    marta = await post(
+        client, auth, "a-2", first_name="Marta", address="R. Augusta 1500 - Apto. 42", **place
+    )
+    lead = await lead_of(client, auth, carla.json()["lead_id"])
+
+    assert (marta.status_code, marta.json()["lead_id"]) == (200, lead["id"])
+    assert lead["address"] == "Rua Augusta, 1500, apto 42"
+    [coalesced] = events(lead, "inquiry_coalesced")
+    assert coalesced["data"]["keys"] == [
+        "address_name",
+        "address_postal",
+        "name_city",
+        "name_postal",
+    ]
+    assert coalesced["data"]["scores"] == {
+        "first_name": 0.733,
+        "last_name": 1.0,
+        "address": 1.0,
+        "house_number": 1.0,
+        "postal_code": 1.0,
+        "city": 1.0,
+        "one_home": 1.0,
+        "weight": 30.72,
+    }
+
+
+async def test_a_household_with_its_own_emails_still_joins_one_lead(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    home = {"last_name": "Souza", "postal_code": "01310-100", "address": "Rua Augusta 1500"}
+    carla = await post(client, auth, "e-1", first_name="Carla", email="carla@example.org", **home)
+
+    marta = await post(client, auth, "e-2", first_name="Marta", email="marta@example.org", **home)
+
+    assert (marta.status_code, marta.json()["lead_id"]) == (200, carla.json()["lead_id"])
+
+
+async def test_a_household_name_at_another_house_number_stays_two_leads(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    place = {"last_name": "Souza", "postal_code": "01310-100", "city": "São Paulo"}
+    carla = await post(client, auth, "n-1", first_name="Carla", address="Rua Augusta 1500", **place)
+
+    marta = await post(client, auth, "n-2", first_name="Marta", address="Rua Augusta 1502", **place)
+
+    assert marta.status_code == 201 and marta.json()["coalesced"] is False
+    assert marta.json()["lead_id"] != carla.json()["lead_id"]
+
+
+async def test_one_central_line_at_two_street_addresses_is_two_sites(
+    client: Client, auth: dict[str, str], ana: str
+) -> None:
+    line = {"company": "Erie House", "phone": "+1 312 432 2213", "country": "US"}
+    first = await post(client, auth, "c-1", address="4414 N Christiana Ave", **line)
+
+    other = await post(client, auth, "c-2", address="1656 N Springfield Ave", **line)
+    same = await post(client, auth, "c-3", address="4414 North Christiana Avenue", **line)
+
+    assert other.status_code == 201 and other.json()["lead_id"] != first.json()["lead_id"]
+    assert (same.status_code, same.json()["lead_id"]) == (200, first.json()["lead_id"])
+
+
 async def test_two_people_at_one_company_stay_two_leads(
     client: Client, auth: dict[str, str], ana: str
 ) -> None:

@@ -7,8 +7,16 @@ from datetime import timedelta
 import pytest
 
 from backend.errors import BadInput
-from backend.identity.coalescing import Filed, name_scores, one_slip, person_scores, window
+from backend.identity.coalescing import (
+    Filed,
+    name_scores,
+    one_slip,
+    person_scores,
+    street_similarity,
+    window,
+)
 from backend.identity.keys import (
+    address_key,
     company_key,
     email_key,
     fold,
@@ -279,3 +287,204 @@ def test_window_comes_from_the_setting_or_defaults_to_30_days(
         monkeypatch.setenv("PURSUIT_COALESCE_WINDOW_DAYS", setting)
 
     assert window() == timedelta(days=days)
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("12 Smith Street", "12 smith st"),
+        ("12 SMITH ST.", "12 smith st"),
+        ("Unit 4, 12 Smith Street", "12 smith st unit 4"),
+        ("12 Smith St, Apt. 4", "12 smith st unit 4"),
+        ("4/12 Smith Road", "12 smith rd unit 4"),
+        ("#4, 12 Smith Rd", "12 smith rd unit 4"),
+        ("12b Hobart Place North", "12b hobart pl n"),
+        ("Avenida Paulista, 1000", "1000 ave paulista"),
+        ("Rua Augusta, 1500, apto 42", "1500 r augusta unit 42"),
+        ("Praça da Sé 1", "1 pca da se"),
+        ("12 5th Avenue", "12 5th ave"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_address_key_folds_case_accents_punctuation_and_street_words(
+    line: str | None, key: str
+) -> None:
+    assert address_key(line) == key
+
+
+def test_an_address_is_filed_by_house_number_and_street_in_the_district_and_by_name() -> None:
+    keys = prospect_keys(
+        first_name="Carla",
+        last_name="Souza",
+        postal_code="01310-100",
+        country="br",
+        address="Rua Augusta, 1500, apto 42",
+    )
+
+    assert [block for block in keys.blocks() if block[0].startswith("address")] == [
+        ("address_postal", "1500|aug|BR:013101"),
+        ("address_name", "1500|aug|BR:sou"),
+        ("address_name", "1500|aug|BR:car"),
+    ]
+
+
+def test_an_address_without_a_house_number_is_not_a_block() -> None:
+    keys = prospect_keys(first_name="Carla", postal_code="01310-100", address="Rua Augusta")
+
+    assert [kind for kind, _ in keys.blocks()] == ["name_postal"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "similarity"),
+    [
+        ("smith st", "smith st", 1.0),
+        ("herschell cct killarney", "herschell cct", 1.0),
+        ("cochrane cres spylaw farm", "cochrane cres the rookery", 1.0),
+        # One letter too many in 29: 1 - 1/29.
+        ("bungonia svtreet", "bungoniastreet", 0.966),
+        # Word by word, "smith" finds itself (1.0) and "st" finds "smith" at best (Jaro
+        # 17/30): 0.783, under the 0.8 that makes one street.
+        ("smith st", "smith rd", 0.783),
+    ],
+)
+def test_street_similarity_forgives_a_left_out_district_not_another_street(
+    a: str, b: str, similarity: float
+) -> None:
+    assert round(street_similarity(a, b), 3) == similarity
+
+
+def at_home(
+    first: str, last: str, address: str, postal: str = "01310100", city: str = "sao paulo"
+) -> Filed:
+    return Filed(first, last, "", postal, city, address_key(address))
+
+
+CARLA = prospect_keys(
+    first_name="Carla",
+    last_name="Souza",
+    postal_code="01310-100",
+    city="São Paulo",
+    address="Rua Augusta, 1500, apto 42",
+)
+
+
+def test_a_household_at_one_street_address_is_one_prospect() -> None:
+    scores = person_scores(CARLA, at_home("marta", "souza", "R. Augusta 1500 Apto 42"))
+
+    # 8.78 bits for the surname, 12.05 for the address, 9.81 for the postal code and 0.08
+    # for the city; Marta is another first name, which weighs nothing at one home.
+    assert scores == {
+        "first_name": 0.733,
+        "last_name": 1.0,
+        "address": 1.0,
+        "house_number": 1.0,
+        "postal_code": 1.0,
+        "city": 1.0,
+        "one_home": 1.0,
+        "weight": 30.72,
+    }
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["Rua Augusta 1502, apto 42", "Rua Augusta 1500, apto 43", "Rua Haddock Lobo 1500"],
+    ids=["other-house-number", "other-flat", "other-street"],
+)
+def test_a_household_name_at_another_home_is_another_person(address: str) -> None:
+    assert person_scores(CARLA, at_home("marta", "souza", address)) is None
+
+
+def test_a_household_in_another_postal_code_is_another_person() -> None:
+    filed = at_home("marta", "souza", "Rua Augusta 1500 apto 42", postal="04538133")
+
+    assert person_scores(CARLA, filed) is None
+
+
+def test_another_surname_at_one_address_is_another_person() -> None:
+    assert person_scores(CARLA, at_home("marta", "lima", "Rua Augusta 1500 apto 42")) is None
+
+
+def test_one_first_name_at_one_address_under_another_surname_is_one_prospect() -> None:
+    scores = person_scores(CARLA, at_home("carla", "lima", "Rua Augusta 1500 apto 42"))
+
+    # 5.87 for the first name, 12.05 + 9.81 + 0.08 for the address, postal code and city.
+    assert scores == {
+        "first_name": 1.0,
+        "last_name": 0.483,
+        "address": 1.0,
+        "house_number": 1.0,
+        "postal_code": 1.0,
+        "city": 1.0,
+        "one_home": 1.0,
+        "weight": 27.81,
+    }
+
+
+def test_another_surname_at_one_address_in_another_city_is_another_person() -> None:
+    filed = at_home("carla", "lima", "Rua Augusta 1500 apto 42", city="campinas")
+
+    assert person_scores(CARLA, filed) is None
+
+
+def test_another_house_number_weighs_against_but_a_full_name_still_matches() -> None:
+    scores = person_scores(CARLA, at_home("carla", "souza", "Rua Augusta 1502"))
+
+    # 14.65 for the full name, -4.31 for the house number, 9.81 + 0.08 for the place.
+    assert scores == {
+        "first_name": 1.0,
+        "last_name": 1.0,
+        "address": 1.0,
+        "house_number": 0.0,
+        "postal_code": 1.0,
+        "city": 1.0,
+        "weight": 20.23,
+    }
+
+
+def test_another_house_number_outweighs_a_surname_and_postal_code() -> None:
+    keys = prospect_keys(last_name="Hobson", postal_code="3429", address="12 Bent Street")
+
+    assert person_scores(keys, at_home("", "hobson", "21 Bent St", postal="3429", city="")) == {
+        "last_name": 1.0,
+        "address": 1.0,
+        "house_number": 0.5,
+        "postal_code": 1.0,
+        "weight": 22.91,
+    }
+    assert person_scores(keys, at_home("", "hobson", "14 Bent St", postal="3429", city="")) is None
+
+
+def test_a_line_without_its_house_number_keeps_a_household_on_one_street() -> None:
+    scores = person_scores(CARLA, at_home("marta", "souza", "Rua Augusta"))
+
+    # 8.78 for the surname, 4.32 for the same street without a number, 9.81 + 0.08.
+    assert scores == {
+        "first_name": 0.733,
+        "last_name": 1.0,
+        "address": 1.0,
+        "postal_code": 1.0,
+        "city": 1.0,
+        "one_home": 1.0,
+        "weight": 22.99,
+    }
+
+
+def test_a_household_surname_with_a_late_typo_still_shares_the_home() -> None:
+    keys = prospect_keys(
+        first_name="Carla", last_name="Johnson", postal_code="2000", address="7 Bent St"
+    )
+
+    scores = person_scores(keys, at_home("marta", "johnsen", "7 Bent Street", "2000", ""))
+
+    # "johnsen" is the same surname (Jaro-Winkler 0.943): 8.78 bits, 12.05 for the
+    # address and 9.81 for the postal code.
+    assert scores == {
+        "first_name": 0.733,
+        "last_name": 0.943,
+        "address": 1.0,
+        "house_number": 1.0,
+        "postal_code": 1.0,
+        "one_home": 1.0,
+        "weight": 30.64,
+    }

@@ -232,3 +232,21 @@ async def test_form_control_character_is_refused_and_not_echoed(
     [inquiry] = await _inquiries(sessions)
     assert inquiry.status == "failed"
     assert inquiry.payload["raw"]["fields"]["name"] == "Ri\x00ta"
+
+
+async def test_form_street_address_field_reaches_the_lead(
+    client: httpx.AsyncClient, auth: dict[str, str], rep: str, sessions: Any
+) -> None:
+    await make_inlet(client, auth, slug="visit", field_map={"rua": "address"})
+    form = {"name": "Rita Lima", "email": "rita@example.org", "rua": "Rua Augusta, 1500"}
+
+    page = await client.get("/f/visit")
+    response = await client.post("/f/visit", data=form)
+
+    [address_input] = re.findall(r'<input[^>]*\bname="rua"[^>]*>', page.text)
+    assert 'autocomplete="address-line1"' in address_input
+    assert "Street address" in page.text
+    assert response.status_code == 303
+    [inquiry] = await _inquiries(sessions)
+    lead = (await client.get(f"/api/v1/leads/{inquiry.lead_id}", headers=auth)).json()
+    assert lead["address"] == "Rua Augusta, 1500"

@@ -35,7 +35,8 @@ async def test_inlet_is_created_listed_and_changed(
          "digits or dashes, starting with a letter or digit, such as 'contact-us'."),
         ({"field_map": {"x": "shoe_size"}}, 422, "field_map sends 'x' to 'shoe_size', which is "
          "not one of name, first_name, last_name, email, phone, company, country, region, city, "
-         "postal_code, product, language, campaign, message, value, currency, external_id."),
+         "postal_code, address, product, language, campaign, message, value, currency, "
+         "external_id."),
         ({"field_map": {"website": "email"}}, 422,
          "field_map cannot use the field name 'website'."),
         ({"thank_you_url": "javascript:alert(1)"}, 422,
