@@ -54,7 +54,7 @@ async def test_street_address_that_is_not_text_is_refused(
 
     assert response.status_code == 400
     assert response.json()["detail"] == (
-        "The request is not valid: address: Expected `str | null`, got `int`."
+        "The request is not valid: address must be text, not a whole number."
     )
 
 
