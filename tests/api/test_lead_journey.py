@@ -227,3 +227,19 @@ async def test_a_rep_sees_only_their_own_part_of_a_lead(
         "offered",
     ]
     assert by_ana.status_code == 404
+
+
+async def test_lead_shows_its_city_and_coordinates(client: Client, auth: dict[str, str]) -> None:
+    ana = await make_agent(client, auth, "Ana")
+    await make_rule(client, auth, "All", [ana])
+    lead = await post_lead(
+        client, auth, "C1", city="São Paulo", latitude=-23.5613, longitude=-46.6565
+    )
+
+    shown = (await client.get(f"/api/v1/leads/{lead['lead_id']}", headers=auth)).json()
+
+    assert (shown["city"], shown["latitude"], shown["longitude"]) == (
+        "São Paulo",
+        -23.5613,
+        -46.6565,
+    )
