@@ -25,6 +25,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity.keys import (
+    COMPASS_POINTS,
     Address,
     ProspectKeys,
     address_parts,
@@ -388,12 +389,17 @@ def _one_home_names(
     first, last = (
         round(name_similarity(a, b), SCORE_DIGITS) for a, b in zip(mine, theirs, strict=True)
     )
+    if not _one_building(address_parts(keys.address), address_parts(filed.address)):
+        return None
     postal = _postal_level(keys.postal_code, filed.postal_code) if keys.postal_code else ""
     city = name_similarity(keys.city, filed.city) if keys.city and filed.city else 0.0
     town = postal == "same" and city >= SAME_CITY
     if address == "near" and not (town and _unnumbered(keys, filed)):
         return None
-    if last >= SAME_NAME and first < OTHER_NAME and postal in ("same", "near"):
+    # A postal code one typo away is the same place only where the towns do not differ.
+    other_town = bool(keys.city and filed.city) and city < OTHER_NAME
+    local = postal == "same" or (postal == "near" and not other_town)
+    if last >= SAME_NAME and first < OTHER_NAME and local:
         return {"first_name": first, "last_name": last}, "first_name"
     placed = (postal in ("same", "near") and city >= SAME_CITY) or (
         postal == "same" and not (keys.city and filed.city)
@@ -401,6 +407,30 @@ def _one_home_names(
     if first >= SAME_NAME and last < OTHER_NAME and placed:
         return {"first_name": first, "last_name": last}, "last_name"
     return None
+
+
+def _one_building(mine: Address, theirs: Address) -> bool:
+    """Street lines strict enough to join two people's names: the same flat (or neither
+    names one), and no number in the street, or compass point beside one, that the other
+    line contradicts ("W 14th" is not "E 14th" or "W 15th"; a line may leave a locality's
+    number out); other words may differ by the typos the street comparison allows."""
+    marks, others = _marks(mine.street), _marks(theirs.street)
+    return mine.unit == theirs.unit and (marks <= others or others <= marks)
+
+
+def _marks(street: str) -> frozenset[str]:
+    words = street.split()
+    numbered = [any(c.isdigit() for c in word) for word in words]
+    beside = [
+        word in COMPASS_POINTS and any(numbered[max(i - 1, 0) : i + 2])
+        for i, word in enumerate(words)
+    ]
+    # A number's digits alone: "14th" is 14, and a letter typed into it changes nothing.
+    return frozenset(
+        "".join(filter(str.isdigit, w)) if n else w
+        for w, n, b in zip(words, numbered, beside, strict=True)
+        if n or b
+    )
 
 
 def _unnumbered(keys: ProspectKeys, filed: Filed) -> bool:

@@ -142,9 +142,11 @@ NAME_BLOCK_LETTERS = 3  # names are filed by their first letters, so a later typ
 # Words before the number of a flat, suite or floor inside a building ("Unit 4", "Apt 4").
 UNIT_WORDS = frozenset({
     "unit", "u", "apt", "apartment", "flat", "suite", "ste", "villa", "shop", "lot", "room",
-    "level", "floor", "fl", "flr", "apto", "ap", "sala", "andar", "piso",
+    "level", "floor", "fl", "flr", "apto", "ap", "sala", "andar", "piso", "bloco", "torre",
+    "bat", "batiment",
 })  # fmt: skip
 HOUSE_NUMBER = re.compile(r"\d+[a-z]?")
+FLAT_LETTER = re.compile(r"[a-z]")  # "Apt B", "Bloco A"
 COMPASS_POINTS = frozenset({"n", "s", "e", "w"})
 ADDRESS_KEY_LIMIT = 300  # the width of prospect_keys.address; folding may lengthen a line
 # "4/12 Smith St" is unit 4 of number 12.
@@ -176,7 +178,7 @@ def address_key(line: str | None) -> str:
     for word in words:
         if word in UNIT_WORDS:
             after_unit_word = True
-        elif after_unit_word and HOUSE_NUMBER.fullmatch(word):
+        elif after_unit_word and (HOUSE_NUMBER.fullmatch(word) or FLAT_LETTER.fullmatch(word)):
             units.append(word)
             after_unit_word = False
         elif not number and HOUSE_NUMBER.fullmatch(word):

@@ -456,7 +456,12 @@ def test_another_house_number_outweighs_a_surname_and_postal_code() -> None:
 
 
 def test_a_line_without_its_house_number_keeps_a_household_on_one_street() -> None:
-    scores = person_scores(CARLA, at_home("marta", "souza", "Rua Augusta"))
+    keys = prospect_keys(
+        first_name="Carla", last_name="Souza", postal_code="01310-100", city="São Paulo",
+        address="Rua Augusta",
+    )  # fmt: skip
+
+    scores = person_scores(keys, at_home("marta", "souza", "Rua Augusta"))
 
     # 8.78 for the surname, 4.32 for the same street without a number, 9.81 + 0.08.
     assert scores == {
@@ -468,6 +473,43 @@ def test_a_line_without_its_house_number_keeps_a_household_on_one_street() -> No
         "one_home": 1.0,
         "weight": 22.99,
     }
+
+
+def test_a_line_without_the_flat_another_gives_is_another_household() -> None:
+    assert person_scores(CARLA, at_home("marta", "souza", "Rua Augusta")) is None
+    assert person_scores(CARLA, at_home("marta", "souza", "Rua Augusta, 1500")) is None
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs"),
+    [
+        ("100 W 14th St", "100 W 15th St"),
+        ("100 W 42nd St", "100 E 42nd St"),
+        ("1 Main St Apt A", "1 Main St Apt B"),
+        ("Rua Augusta, 100, Bloco A, Apto 12", "Rua Augusta, 100, Bloco B, Apto 12"),
+        ("Calle Mayor 12, 3 Izq", "Calle Mayor 12, 3 Dcha"),
+        ("Rua 25 de Março, 100", "Rua 25 de Março, 200"),
+    ],
+)
+def test_neighbours_in_one_building_or_on_a_numbered_street_stay_two_households(
+    mine: str, theirs: str
+) -> None:
+    keys = prospect_keys(
+        first_name="John", last_name="Smith", postal_code="10011", city="New York", address=mine
+    )
+
+    assert person_scores(keys, at_home("mary", "smith", theirs, "10011", "new york")) is None
+
+
+def test_a_household_in_another_town_one_postal_typo_away_stays_apart() -> None:
+    keys = prospect_keys(
+        first_name="John", last_name="Smith", postal_code="45678", city="Springfield",
+        address="100 Main Street",
+    )  # fmt: skip
+
+    assert (
+        person_scores(keys, at_home("mary", "smith", "100 Main St", "45687", "riverside")) is None
+    )
 
 
 def test_a_household_surname_with_a_late_typo_still_shares_the_home() -> None:

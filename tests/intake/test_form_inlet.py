@@ -250,3 +250,17 @@ async def test_form_street_address_field_reaches_the_lead(
     [inquiry] = await _inquiries(sessions)
     lead = (await client.get(f"/api/v1/leads/{inquiry.lead_id}", headers=auth)).json()
     assert lead["address"] == "Rua Augusta, 1500"
+
+
+async def test_form_control_character_in_a_mapped_field_is_refused_whole(
+    client: httpx.AsyncClient, auth: dict[str, str], sessions: Any
+) -> None:
+    await make_inlet(client, auth, slug="visit", field_map={"addr2": "address"})
+    form = {"name": "Bo Smith", "email": "bo@example.org", "addr2": "1 Main\x00 St Apt 4"}
+
+    response = await client.post("/f/visit", data=form)
+
+    assert response.status_code == 422
+    assert "address contains the control character U+0000" in response.text
+    [inquiry] = await _inquiries(sessions)
+    assert inquiry.payload["raw"]["fields"]["addr2"] == "1 Main\x00 St Apt 4"
