@@ -324,7 +324,11 @@ class ConsoleController(Controller):
     @get("/leads")
     async def leads(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-    ) -> Template:
+    ) -> Template | Redirect:
+        if not is_htmx(request):
+            # The list alone is a fragment; a browser that opens it gets the whole page.
+            query = request.url.query
+            return Redirect(f"/console/?{query}#leads" if query else "/console/#leads")
         view, problem = _view(request)
         scope = scope_from_session(request.session)
         context = await _leads_context(db_session, view, scope, datetime.now(UTC))

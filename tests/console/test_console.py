@@ -233,7 +233,7 @@ async def test_console_cursor_without_time_zone_is_not_an_error(
     await sign_in(client, sessions)
 
     # "2018-05-01~abc": a day with no time, no time zone and an unknown lead id
-    document = await page(client, f"{path}?cursor=MjAxOC0wNS0wMX5hYmM")
+    document = await page(client, f"{path}?cursor=MjAxOC0wNS0wMX5hYmM", headers=HTMX)
 
     assert document.one("id", "leads").tag == "section"
 
@@ -251,7 +251,7 @@ async def test_console_bad_cursor_shows_newest_leads(
 ) -> None:
     await sign_in(client, sessions)
 
-    document = await page(client, f"{path}?cursor={cursor}")
+    document = await page(client, f"{path}?cursor={cursor}", headers=HTMX)
 
     assert document.one("data-message").text == (
         "That page link is no longer valid. Showing the newest leads."
@@ -396,3 +396,18 @@ async def test_landing_links_to_console_and_rep_app(client: Client) -> None:
 
     hero = document.tags("section")[0]
     assert [a.attrs["href"] for a in hero.tags("a")] == ["/console", "/app"]
+
+
+async def test_leads_list_opened_in_a_browser_tab_goes_to_the_whole_page(
+    client: Client, sessions: Any
+) -> None:
+    await sign_in(client, sessions)
+
+    filtered = await client.get("/console/leads?status=won&q=rita")
+    bare = await client.get("/console/leads")
+
+    assert (filtered.status_code, filtered.headers["location"]) == (
+        302,
+        "/console/?status=won&q=rita#leads",
+    )
+    assert bare.headers["location"] == "/console/#leads"
