@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy.orm.util import identity_key
 
 from backend.console.formatting import lead_title
 from backend.console.scope import Scope
+from backend.inserts import after_insert_new
 from backend.pursuit.models import Lead, LeadEvent
 from backend.roster.models import Agent
 
@@ -95,13 +96,23 @@ def _lead(session: Session, lead_id: str) -> Lead | None:
 
 @listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
+    _collect_new(session, list(session.new))
+
+
+@after_insert_new
+def _collect_inserted(session: Session, objects: Sequence[Any]) -> None:
+    _collect_new(session, objects)
+
+
+def _collect_new(session: Session, new: Sequence[Any]) -> None:
+    """Keep the new events the console shows, to publish once they are committed."""
     if session.bind not in _plugins:
         return
-    events = [e for e in session.new if isinstance(e, LeadEvent) and e.type in SHOWN]
+    events = [e for e in new if isinstance(e, LeadEvent) and e.type in SHOWN]
     if not events:
         return
     # A lead inserted by this flush is still among the new objects, not yet in the map.
-    fresh = {obj.id: obj for obj in session.new if isinstance(obj, Lead)}
+    fresh = {obj.id: obj for obj in new if isinstance(obj, Lead)}
     leads = {e.lead_id: fresh.get(e.lead_id) or _lead(session, e.lead_id) for e in events}
     involved = {e.lead_id: _agent_ids(e) for e in events}
     for lead_id, lead in leads.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import phonenumbers
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
 from backend.db import Base
+from backend.inserts import after_insert_new
 from backend.pursuit.models import Lead
 
 SEARCHED = ("first_name", "last_name", "company", "email", "phone")
@@ -89,18 +90,26 @@ def _write_terms(session: Session, _context: Any) -> None:
     pending = session.info.pop("search_terms", None)
     if not pending:
         return
-    connection = session.connection()
     if pending["changed"]:
         renewed = [lead.id for lead in pending["changed"]]
-        connection.execute(delete(LeadSearchTerm).where(LeadSearchTerm.lead_id.in_(renewed)))
-    leads = pending["new"] + pending["changed"]
+        delete_terms = delete(LeadSearchTerm).where(LeadSearchTerm.lead_id.in_(renewed))
+        session.connection().execute(delete_terms)
+    _insert_terms(session, pending["new"] + pending["changed"])
+
+
+@after_insert_new
+def _terms_of_inserted(session: Session, objects: Sequence[Any]) -> None:
+    _insert_terms(session, [obj for obj in objects if isinstance(obj, Lead)])
+
+
+def _insert_terms(session: Session, leads: list[Lead]) -> None:
     rows = [
         {"lead_id": lead.id, "term": term}
         for lead in leads
         for term in sorted(lead_terms({key: getattr(lead, key) for key in SEARCHED}))
     ]
     if rows:
-        connection.execute(INSERT_TERMS, rows)
+        session.connection().execute(INSERT_TERMS, rows)
 
 
 # The leads list pages newest first, with or without a status, by these keys alone.

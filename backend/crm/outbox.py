@@ -8,6 +8,7 @@ any process that loads the models fills it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, UOWTransaction
 
 from backend.crm.models import CrmConnection, CrmLink, CrmOutboxItem
+from backend.inserts import after_insert_new
 from backend.pursuit.models import Lead, LeadEvent
 
 # Lead events that change what the CRM shows; journey-only events wait for the next one.
@@ -39,9 +41,19 @@ ACTIVE_CONNECTIONS = select(CrmConnection.id, CrmConnection.sync_all).where(CrmC
 
 @listens_for(Session, "before_flush")
 def _enqueue_write_backs(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    _enqueue(session, list(session.new))
+
+
+@after_insert_new
+def _enqueue_for_inserted(session: Session, objects: Sequence[Any]) -> None:
+    _enqueue(session, objects)
+
+
+def _enqueue(session: Session, new: Sequence[Any]) -> None:
+    """Outbox rows for the leads whose new events the CRM would show."""
     lead_ids = {
         event.lead_id
-        for event in session.new
+        for event in new
         if isinstance(event, LeadEvent) and event.type in SYNCED_EVENTS
     }
     if not lead_ids:
@@ -59,10 +71,11 @@ def _enqueue_write_backs(session: Session, _context: UOWTransaction, _instances:
         ).all()
 
     pairs |= {(row.connection_id, row.lead_id) for row in linked}
-    last = {e.lead_id: e.type for e in session.new if isinstance(e, LeadEvent)}
-    new_leads = {lead.id: lead for lead in session.new if isinstance(lead, Lead)}
+    last = {e.lead_id: e.type for e in new if isinstance(e, LeadEvent)}
+    # A lead still to be flushed goes out first because the item holds it, not its id.
+    unwritten = {lead.id: lead for lead in session.new if isinstance(lead, Lead)}
     for connection_id, lead_id in sorted(pairs):
         item = CrmOutboxItem(connection_id=connection_id, lead_id=lead_id, event_type=last[lead_id])
-        if lead_id in new_leads:
-            item.lead = new_leads[lead_id]
+        if lead_id in unwritten:
+            item.lead = unwritten[lead_id]
         session.add(item)

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.db import as_utc, new_id, utcnow
+from backend.db import Base, as_utc, new_id, utcnow
 from backend.errors import BadInput, Conflict, NotFound
+from backend.inserts import insert_new
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.roster.models import Agent
 from backend.routing import service as routing
@@ -108,9 +109,21 @@ def record_event(
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> LeadEvent:
-    event = LeadEvent(lead_id=lead_id, type=type, actor=actor, data=data or {}, at=at or utcnow())
+    event = new_event(lead_id=lead_id, type=type, actor=actor, data=data, at=at)
     session.add(event)
     return event
+
+
+def new_event(
+    *,
+    lead_id: str,
+    type: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> LeadEvent:
+    """A journey event not yet in any session."""
+    return LeadEvent(lead_id=lead_id, type=type, actor=actor, data=data or {}, at=at or utcnow())
 
 
 async def _tell(session: AsyncSession, event: LeadEvent) -> None:
@@ -156,31 +169,34 @@ async def open_lead(
     """
     await session.flush()
     lead = Lead(id=new_id(), **fields, status="routing", received_at=received_at)
-    session.add(lead)
-    record_event(
-        session,
-        lead_id=lead.id,
-        type="received",
-        actor="system",
-        at=received_at,
-        data={"source": lead.source},
-    )
+    unwritten: list[Base] = [
+        lead,
+        new_event(
+            lead_id=lead.id,
+            type="received",
+            actor="system",
+            at=received_at,
+            data={"source": lead.source},
+        ),
+    ]
     if previous is not None:
         lead.previous_lead_id = previous.lead_id
         data = {"previous_lead_id": previous.lead_id, "previous_owner_id": previous.owner_id}
-        record_event(
-            session,
+        returning = new_event(
             lead_id=lead.id,
             type="returning_prospect",
             actor="system",
             at=now,
             data={**data, "evidence": previous.evidence},
         )
+        unwritten.append(returning)
     # A new lead has no offers or owner for routing's reads to see: it is written once,
     # already routed, together with its decision.
     with session.no_autoflush:
         owner = previous.owner_id if previous else None
-        offer = await route_lead(session, lead, now, trigger="intake", previous_owner=owner)
+        offer = await route_lead(
+            session, lead, now, trigger="intake", previous_owner=owner, unwritten=unwritten
+        )
     return lead, offer
 
 
@@ -208,11 +224,13 @@ async def route_lead(
     trigger: str,
     ladder: list[RoutingRule] | None = None,
     previous_owner: str | None = None,
+    unwritten: list[Base] | None = None,
 ) -> Offer | None:
     """Record a routing decision and make its offers, or send the lead to the manager queue.
 
     ``ladder`` restricts routing to an escalation chain; an empty ladder is its end.
-    Answers the first offer made (a broadcast makes several, all announced).
+    ``unwritten`` holds new objects (a new lead and its first events) to be written with
+    the decision. Answers the first offer made (a broadcast makes several, all announced).
     """
     if ladder == []:
         choice = routing.Choice(None, explanation="the escalation ladder ends here")
@@ -232,19 +250,23 @@ async def route_lead(
         rules_tried=choice.rules_tried,
         explanation=choice.explanation,
     )
-    session.add(decision)
+    unwritten = [*(unwritten or []), decision]
     if choice.rule is None or not choice.agents:
+        session.add_all(unwritten)
         await session.flush()
         await _to_manager_queue(session, lead, decision, choice, now)
         return None
 
     broadcast_id = decision.id if choice.broadcast else None
-    offers = [
-        _new_offer(session, lead, agent, choice.rule, decision, now, broadcast_id=broadcast_id)
-        for agent in choice.agents
-    ]
-    session.add_all(offers)
-    await session.flush()
+    offers = []
+    for agent in choice.agents:
+        offer, offered = _new_offer(
+            session, lead, agent, choice.rule, decision, now, broadcast_id=broadcast_id
+        )
+        offers.append(offer)
+        unwritten += [offer, offered]
+    # The hottest write of all: the unit of work's bookkeeping outweighs storing the rows.
+    await insert_new(session, unwritten)
     if not choice.broadcast:
         agent_id = choice.agents[0].id
         await routing.record_turn(
@@ -302,8 +324,9 @@ def _new_offer(
     now: datetime,
     accept_timeout_s: int | None = None,
     broadcast_id: str | None = None,
-) -> Offer:
-    """An offer not yet added to the session, with the lead marked offered and its event."""
+) -> tuple[Offer, LeadEvent]:
+    """An offer and its journey event, neither added to the session; the lead is marked
+    offered."""
     timeout = accept_timeout_s or (rule.accept_timeout_s if rule else 900)
     contact_timeout = rule.contact_timeout_s if rule else DEFAULT_CONTACT_TIMEOUT_S
     offer = Offer(
@@ -322,8 +345,7 @@ def _new_offer(
     lead.status, lead.owner_id = "offered", None
     if lead.contact_due_at is None:
         lead.contact_due_at = lead.received_at + timedelta(seconds=contact_timeout)
-    record_event(
-        session,
+    offered = new_event(
         lead_id=lead.id,
         type="offered",
         actor="router",
@@ -337,7 +359,7 @@ def _new_offer(
         },
     )
     logger.info("lead offered lead_id=%s offer_id=%s agent_id=%s", lead.id, offer.id, agent.id)
-    return offer
+    return offer, offered
 
 
 async def _get_offer_for(session: AsyncSession, offer_id: str, agent_id: str | None) -> Offer:
@@ -823,8 +845,8 @@ async def offer_to_agent(
     )
     session.add(decision)
     await session.flush()
-    offer = _new_offer(session, lead, agent, None, decision, now, accept_timeout_s)
-    session.add(offer)
+    offer, offered = _new_offer(session, lead, agent, None, decision, now, accept_timeout_s)
+    session.add_all([offer, offered])
     await session.commit()
     return offer
 

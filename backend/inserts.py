@@ -1,0 +1,113 @@
+"""New rows written with one INSERT per table instead of the unit of work.
+
+The unit of work spends more time ordering and bookkeeping a handful of new objects than
+SQLite spends storing them; routing writes a lead, its events, its decision and its offers
+on every decision. ``insert_new`` writes such objects with Core statements and then keeps
+them in the session as if they had been loaded, so later changes still flush as updates.
+
+Flush listeners never see these objects. Whatever reacts to new rows (search words, CRM
+write-backs, live updates) registers with ``after_insert_new`` as well.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Column, Insert, Table, insert, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+
+from backend.db import Base
+
+NewRowsHook = Callable[[Session, Sequence[Any]], None]
+_hooks: list[NewRowsHook] = []
+
+
+def after_insert_new(hook: NewRowsHook) -> NewRowsHook:
+    """Call ``hook`` with the session and the objects each ``insert_new`` wrote."""
+    _hooks.append(hook)
+    return hook
+
+
+async def insert_new(session: AsyncSession, objects: Sequence[Base]) -> None:
+    """Insert new, never-added objects, parents first, and attach them to the session.
+
+    Columns left unset get their Python defaults on the object itself; an autoincrement
+    key comes back from ``RETURNING``. Relationships between the objects are not
+    followed: foreign keys must be set as ids.
+    """
+    if objects:
+        await session.run_sync(_insert_new, objects)
+
+
+def _insert_new(session: Session, objects: Sequence[Base]) -> None:
+    by_table: dict[Table, list[Base]] = defaultdict(list)
+    for obj in objects:
+        by_table[obj.__table__].append(obj)  # type: ignore[index]
+    connection = session.connection()
+    for table in sorted(by_table, key=_table_order().__getitem__):
+        group = by_table[table]
+        rows = [_row(obj) for obj in group]
+        generated = table.autoincrement_column
+        if generated is None:
+            connection.execute(_insert(table), rows)
+            continue
+        numbered = connection.execute(_insert(table), rows).scalars()
+        for obj, key in zip(group, numbered, strict=True):
+            setattr(obj, _attribute_of(obj, generated), key)
+
+    for obj in objects:
+        make_transient_to_detached(obj)
+        session.add(obj)
+    for hook in _hooks:
+        hook(session, objects)
+
+
+def _row(obj: Base) -> dict[str, Any]:
+    """Every column's value, defaults filled in on the object so that nothing is unloaded."""
+    row: dict[str, Any] = {}
+    state = obj.__dict__
+    for key, column in _columns(type(obj)):
+        if key in state:
+            row[column.name] = state[key]
+        elif column is not column.table.autoincrement_column:
+            value = _default(column)
+            setattr(obj, key, value)
+            row[column.name] = value
+    return row
+
+
+def _default(column: Column[Any]) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    if default.is_callable:
+        return default.arg(None)  # type: ignore[attr-defined]
+    return default.arg  # type: ignore[attr-defined]
+
+
+@cache
+def _insert(table: Table) -> Insert:
+    """Built once per table: a statement used again skips building its cache key."""
+    generated = table.autoincrement_column
+    if generated is None:
+        return insert(table)
+    return insert(table).returning(generated, sort_by_parameter_order=True)
+
+
+@cache
+def _columns(model: type[Base]) -> tuple[tuple[str, Column[Any]], ...]:
+    mapper: Mapper[Any] = inspect(model)
+    return tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs)  # type: ignore[misc]
+
+
+def _attribute_of(obj: Base, column: Column[Any]) -> str:
+    return next(key for key, c in _columns(type(obj)) if c is column)
+
+
+@cache
+def _table_order() -> dict[Table, int]:
+    return {table: n for n, table in enumerate(Base.metadata.sorted_tables)}
