@@ -144,6 +144,8 @@ class DatabaseFacts:
         self._flushed = False
         self._snapshot: Snapshot | None = None
         self._prefetched: tuple[str | None, dict[str, History], str | None] | None = None
+        # Agents already counted in this decision; pools of one lead share many of them.
+        self._counted = Standing({}, {})
 
     async def _read(self, statement: Executable, values: dict[str, Any]) -> list[Any]:
         """The rows of a Core read on the transaction's connection, without the ORM's
@@ -186,9 +188,36 @@ class DatabaseFacts:
         known = (await self.snapshot()).agents
         return {i: known[i] for i in agent_ids if i in known}
 
+    async def lock_rule(self, rule_id: str) -> None:
+        """Hold the rule's row until commit, so routers of one rule queue here and each
+        sees the other's offers; SQLite's writers already take turns.
+
+        Counts read before the lock may be stale once it is held, and are read again.
+        """
+        if self.session.get_bind().dialect.name != "sqlite":
+            await self.session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
+            self._counted = Standing({}, {})
+
     async def standing(self, agents: list[RosterAgent], now: datetime) -> Standing:
         """Open leads (pending offers plus accepted leads not yet closed), offers since
-        midnight in each capped agent's own zone, and who is unreachable: in one read."""
+        midnight in each capped agent's own zone, and who is unreachable.
+
+        Each agent is read once per decision, however many pools name them.
+        """
+        counted = self._counted
+        fresh = await self._read_standing([a for a in agents if a.id not in counted.loads], now)
+        counted.loads.update(fresh.loads)
+        counted.offered_today.update(fresh.offered_today)
+        counted.unreachable |= fresh.unreachable
+        ids = [a.id for a in agents]
+        return Standing(
+            {i: counted.loads[i] for i in ids},
+            {i: counted.offered_today[i] for i in ids if i in counted.offered_today},
+            {i for i in ids if i in counted.unreachable},
+        )
+
+    async def _read_standing(self, agents: list[RosterAgent], now: datetime) -> Standing:
+        """What ``standing`` answers, for agents not counted yet: in one read."""
         found = Standing(dict.fromkeys((a.id for a in agents), 0), {})
         if not agents:
             return found

@@ -134,7 +134,7 @@ async def choose(
             continue
         if lock and database is facts:
             # Before loads are counted: routers of one rule queued here see each other's offers.
-            await _lock_rule(session, rule.id)
+            await database.lock_rule(rule.id)
         candidates = await _candidates(facts, rule, judgement)
         if rule.strategy == "score":
             await _draw_scores(session, candidates, now, draws or SCORE_DRAWS)
@@ -163,12 +163,6 @@ async def _draw_scores(
     drawn = await scoring.sample_scores(session, list(known), now, draws, known=known)
     for c in candidates:
         c.score = round(drawn[c.agent.id], 1) if c.agent.id in drawn else None
-
-
-async def _lock_rule(session: AsyncSession, rule_id: str) -> None:
-    """Hold the rule's row until commit; SQLite's writers already take turns."""
-    if session.get_bind().dialect.name != "sqlite":
-        await session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
 
 
 async def preview(session: AsyncSession, lead: LeadFacts, now: datetime) -> dict[str, Any]:
