@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 class Lead(IdMixin, Base):
     __tablename__ = "leads"
 
-    status: Mapped[str] = mapped_column(String(16), default="routing", index=True)
-    owner_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    # status, owner_id and received_at are indexed at the head of composite indexes only
+    status: Mapped[str] = mapped_column(String(16), default="routing")
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
     source: Mapped[str] = mapped_column(String(100), index=True)
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
@@ -41,7 +42,7 @@ class Lead(IdMixin, Base):
     value: Mapped[float | None] = mapped_column(Float)
     value_basis: Mapped[str | None] = mapped_column(String(16))
     currency: Mapped[str | None] = mapped_column(String(3))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
     accepted_at: Mapped[datetime | None]
     first_contact_at: Mapped[datetime | None]
     contact_due_at: Mapped[datetime | None]
@@ -60,7 +61,8 @@ class Offer(IdMixin, Base):
     )
 
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
-    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    # Indexed at the head of ix_offers_agent_offered.
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
     rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"))
     decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
