@@ -382,11 +382,12 @@ class Judgement:
     share it. Answers fresh lists, so a caller may extend one.
     """
 
-    __slots__ = ("_misfits", "clock", "history", "lead")
+    __slots__ = ("_absences", "_misfits", "clock", "history", "lead")
 
     def __init__(self, lead: LeadView, clock: Clock, history: dict[str, History]) -> None:
         self.lead, self.clock, self.history = lead, clock, history
         self._misfits: dict[Fit, list[str]] = {}
+        self._absences: dict[tuple[bool, datetime | None, Schedule | None], list[str]] = {}
 
     def ruled_out(self, agent_id: str, agent: AgentProfile, fit_of: AgentProfile) -> list[str]:
         """Why the agent cannot take the lead: absence, the fit of ``fit_of`` (the agent
@@ -395,8 +396,12 @@ class Judgement:
         misfit = self._misfits.get(fit)
         if misfit is None:
             misfit = self._misfits[fit] = fit.misfit(self.lead)
-        present = agent.active and agent.out_of_office_until is None and agent.schedule is None
-        reasons = misfit.copy() if present else agent.absence(self.clock) + misfit
+        # Agents at work on the same schedule are absent for the same reasons, if any.
+        state = (agent.active, agent.out_of_office_until, agent.schedule)
+        absence = self._absences.get(state)
+        if absence is None:
+            absence = self._absences[state] = agent.absence(self.clock)
+        reasons = absence + misfit
         if (past := self.history.get(agent_id)) is not None:
             reasons += past.reasons()
         return reasons
