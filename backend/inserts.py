@@ -5,7 +5,8 @@ SQLite spends storing them; routing writes a lead, its events, its decision and 
 on every decision. ``insert_new`` writes such objects with Core statements and then keeps
 them in the session as if they had been loaded, so later changes still flush as updates.
 
-Flush listeners never see these objects. Whatever reacts to new rows (search words, CRM
+A rollback makes them transient again, as it does flushed objects; savepoints are not
+handled. Flush listeners never see these objects. Whatever reacts to new rows (search words, CRM
 write-backs, live updates) registers with ``after_insert_new`` as well.
 """
 
@@ -17,12 +18,14 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, Insert, Table, insert, inspect
+from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_detached
 
 from backend.db import Base
 
 NewRowsHook = Callable[[Session, Sequence[Any]], None]
+INSERTED = "inserted_without_flush"  # session.info: what this transaction wrote here
 _hooks: list[NewRowsHook] = []
 
 
@@ -44,6 +47,8 @@ async def insert_new(session: AsyncSession, objects: Sequence[Base]) -> None:
 
 
 def _insert_new(session: Session, objects: Sequence[Base]) -> None:
+    if session.new:
+        session.flush()  # what was added before goes first, events' ids included
     by_table: dict[Table, list[Base]] = defaultdict(list)
     for obj in objects:
         by_table[obj.__table__].append(obj)  # type: ignore[index]
@@ -62,8 +67,24 @@ def _insert_new(session: Session, objects: Sequence[Base]) -> None:
     for obj in objects:
         make_transient_to_detached(obj)
         session.add(obj)
+    session.info.setdefault(INSERTED, []).extend(objects)
     for hook in _hooks:
         hook(session, objects)
+
+
+@listens_for(Session, "after_commit")
+def _keep_inserted(session: Session) -> None:
+    session.info.pop(INSERTED, None)
+
+
+@listens_for(Session, "after_rollback")
+def _forget_inserted(session: Session) -> None:
+    """A flushed object is made transient again by a rollback; so is one written here,
+    which the session otherwise keeps as if its row existed."""
+    for obj in session.info.pop(INSERTED, ()):
+        if obj in session:
+            session.expunge(obj)
+        make_transient(obj)
 
 
 def _row(obj: Base) -> dict[str, Any]:

@@ -92,3 +92,19 @@ async def test_insert_new_rolled_back_leaves_nothing(sessions: Any) -> None:
     async with sessions() as session:
         assert await session.get(Lead, "lead-1") is None
         assert (await session.scalars(select(LeadSearchTerm))).all() == []
+
+
+async def test_insert_new_rolled_back_objects_leave_the_session_readable(sessions: Any) -> None:
+    lead = _lead()
+
+    async with sessions() as session:
+        await insert_new(session, [lead])
+        await session.rollback()
+
+        assert lead not in session
+        assert (lead.id, lead.first_name, lead.status) == ("lead-1", "José", "routing")
+        await insert_new(session, [_lead()])  # the same key again: the first one is gone
+        await session.commit()
+
+    async with sessions() as session:
+        assert await session.get(Lead, "lead-1") is not None
