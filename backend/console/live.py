@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import weakref
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,7 +115,10 @@ def _collect_new(session: Session, new: Sequence[Any]) -> None:
     # A lead inserted by this flush is still among the new objects, not yet in the map.
     fresh = {obj.id: obj for obj in new if isinstance(obj, Lead)}
     leads = {e.lead_id: fresh.get(e.lead_id) or _lead(session, e.lead_id) for e in events}
-    involved = {e.lead_id: _agent_ids(e) for e in events}
+    # Everyone a lead's new events name: a broadcast writes one event per agent offered.
+    involved: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        involved[e.lead_id] |= _agent_ids(e)
     for lead_id, lead in leads.items():
         if lead is not None and lead.owner_id:
             involved[lead_id].add(lead.owner_id)

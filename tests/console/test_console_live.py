@@ -81,3 +81,24 @@ async def test_live_events_wait_for_the_commit_and_forget_a_rollback(
         seen = await asyncio.wait_for(anext(events_for(subscriber, EVERYTHING)), WAIT_S)
 
     assert (seen.lead_id, seen.type) == (created["lead_id"], "lost")
+
+
+async def test_live_events_of_a_broadcast_name_each_agent_offered(
+    client: Client, auth: dict[str, str], app: Litestar
+) -> None:
+    north = (await client.post("/api/v1/teams", json={"name": "North"}, headers=auth)).json()
+    ana = await make_agent(client, auth, "Ana", team_id=north["id"])
+    bruno = await make_agent(client, auth, "Bruno")
+    await make_rule(client, auth, "Everyone", [ana, bruno], strategy="broadcast")
+    plugin = app.plugins.get(ChannelsPlugin)
+    scope = Scope(team_ids=frozenset({north["id"]}), partner_ids=frozenset())
+
+    async with plugin.start_subscription([CHANNEL]) as subscriber:
+        await post_lead(client, auth, "L5", **person(5, company="Both"))
+        seen = await take(events_for(subscriber, scope), 3)
+
+    assert sorted(seen) == [
+        ("offered", "offered to Ana"),
+        ("offered", "offered to Bruno"),
+        ("received", "new lead"),
+    ]
