@@ -8,7 +8,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -20,6 +20,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import Scope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +52,7 @@ PROJECT = ROOT.parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
 REDOC_JS = "/static/vendor/redoc-2.5.4.standalone.js"
 SCHEMA_FAVICON = '<link rel="icon" type="image/png" href="/pwa/icons/icon-192.png">'
+REQUEST_SESSION = "db_session"  # where a request keeps its session in its scope's state
 
 
 @get("/health", tags=["health"], summary="Liveness and database check")
@@ -63,7 +65,7 @@ async def health(db_session: NamedDependency[AsyncSession]) -> Response[Any]:
     return Response({"status": "ok", "database": "ok"})
 
 
-async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
     """One session per request, closed once the response is sent.
 
     Offers and events its committed work made are handed to the notifier at the end.
@@ -71,9 +73,24 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
     The engine's lifetime is the app's own (see ``create_app``), so that background work
     still running at shutdown finishes before the engine is disposed.
     """
+    state = request.app.state
     async with state.sessions() as session:
+        request.state[REQUEST_SESSION] = session
         yield session
         state.notifier.announce(take_announcements(session))
+
+
+async def close_request_session(exception: Exception, scope: Scope) -> None:
+    """Close the session of a request that failed, before the error is answered.
+
+    When a dependency made after the session raises (the caller's token is unknown, say),
+    Litestar abandons the dependencies it has made without closing them. The session's
+    connection would then go back to the pool only once the garbage collector finalized the
+    generator, possibly after the engine was disposed, which leaves it open for good.
+    """
+    session = scope.get("state", {}).get(REQUEST_SESSION)
+    if session is not None:
+        await session.close()
 
 
 def _routes() -> list[Any]:
@@ -167,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=_routes(),
         dependencies={"db_session": Provide(provide_db_session)},
+        after_exception=[close_request_session],
         state=State(
             {
                 "settings": settings,

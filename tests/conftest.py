@@ -17,6 +17,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.access.service import create_api_key
 from backend.app import create_app
@@ -105,11 +106,24 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     )
 
 
+def check_all_returned(engine: AsyncEngine) -> None:
+    """Fail the test that still holds a connection as its engine is disposed.
+
+    Returned later, it would land in the disposed pool and never be closed; the warning
+    would surface at some later garbage collection, in whichever test runs then.
+    """
+    held = engine.pool.checkedout()  # type: ignore[attr-defined]
+    assert held == 0, f"{held} database connection(s) still checked out at the end of the test"
+
+
 @pytest.fixture
 async def sessions(settings: Settings) -> AsyncIterator[Any]:
     engine = create_engine(settings.database_url)
     yield session_factory(engine)
-    await engine.dispose()
+    try:
+        check_all_returned(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -135,8 +149,12 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://testserver.local"
     ) as test_client:
         yield test_client
-    stopping.set()
-    await running
+    await app.state.notifier.drain()
+    try:
+        check_all_returned(app.state.sessions.kw["bind"])
+    finally:
+        stopping.set()
+        await running
 
 
 @pytest.fixture
