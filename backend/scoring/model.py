@@ -183,7 +183,11 @@ class Stats:
 
     def as_of(self, now: float, config: ScoringConfig) -> Stats:
         """A decayed copy as seen at ``now``; never decays past evidence backwards."""
-        copy = Stats.from_json(self.as_json())
+        copy = Stats(
+            self.at,
+            {p: Rate(r.hits, r.misses, r.count) for p, r in self.rates.items()},
+            {p: Time(t.weight, t.total, t.squares, t.count) for p, t in self.times.items()},
+        )
         if copy.at is not None:
             copy._weigh(max(now, copy.at), config)
         return copy
