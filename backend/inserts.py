@@ -6,8 +6,8 @@ on every decision. ``insert_new`` writes such objects with Core statements and t
 them in the session as if they had been loaded, so later changes still flush as updates.
 
 A rollback makes them transient again, as it does flushed objects; savepoints are not
-handled. Flush listeners never see these objects. Whatever reacts to new rows (search words, CRM
-write-backs, live updates) registers with ``after_insert_new`` as well.
+handled. Flush listeners never see these objects: whatever reacts to new rows (search
+words, CRM write-backs, live updates) registers with ``after_insert_new`` as well.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Insert, Table, insert, inspect
+from sqlalchemy import Column, Connection, Insert, Table, insert, inspect
 from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_detached
@@ -52,17 +52,8 @@ def _insert_new(session: Session, objects: Sequence[Base]) -> None:
     by_table: dict[Table, list[Base]] = defaultdict(list)
     for obj in objects:
         by_table[obj.__table__].append(obj)  # type: ignore[index]
-    connection = session.connection()
     for table in sorted(by_table, key=_table_order().__getitem__):
-        group = by_table[table]
-        rows = [_row(obj) for obj in group]
-        generated = table.autoincrement_column
-        if generated is None:
-            connection.execute(_insert(table), rows)
-            continue
-        numbered = connection.execute(_insert(table), rows).scalars()
-        for obj, key in zip(group, numbered, strict=True):
-            setattr(obj, _attribute_of(obj, generated), key)
+        _insert_rows(session.connection(), table, by_table[table])
 
     for obj in objects:
         make_transient_to_detached(obj)
@@ -70,6 +61,17 @@ def _insert_new(session: Session, objects: Sequence[Base]) -> None:
     session.info.setdefault(INSERTED, []).extend(objects)
     for hook in _hooks:
         hook(session, objects)
+
+
+def _insert_rows(connection: Connection, table: Table, group: list[Base]) -> None:
+    rows = [_row(obj) for obj in group]
+    generated = table.autoincrement_column
+    if generated is None:
+        connection.execute(_insert(table), rows)
+        return
+    numbered = connection.execute(_insert(table), rows).scalars()
+    for obj, key in zip(group, numbered, strict=True):
+        setattr(obj, _attribute_of(obj, generated), key)
 
 
 @listens_for(Session, "after_commit")
