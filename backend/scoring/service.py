@@ -337,18 +337,36 @@ async def _inputs(
 
     ``known`` gives agents' teams and partner companies when the caller has them already.
     """
+    stored = await _stored_inputs(session, agent_ids, now, config, known)
+    return {
+        i: (None if data is None else Stats.from_json(data), prior)
+        for i, (data, prior) in stored.items()
+    }
+
+
+async def _stored_inputs(
+    session: AsyncSession,
+    agent_ids: list[str],
+    now: datetime,
+    config: ScoringConfig,
+    known: Affiliations | None = None,
+) -> dict[str, tuple[dict[str, Any] | None, Prior]]:
+    """What ``_inputs`` answers, with each agent's evidence as stored."""
     if known is None or any(i not in known for i in agent_ids):
         known = await roster.affiliations(session, agent_ids)
     missing = [i for i in agent_ids if i not in known]
     if missing:
         raise NotFound(f"Agent {missing[0]} does not exist.")
     groups = {i: peer_group(*known[i]) for i in agent_ids}
-    own: dict[str, Stats] = {}
+    own: dict[str, dict[str, Any]] = {}
     pooled: dict[str, Stats] = {}
     if agent_ids:
         values = {"agent_ids": agent_ids, "group_keys": sorted(set(groups.values()))}
         for kind, key, stats in await session.execute(EVIDENCE, values):
-            (own if kind == "agent" else pooled)[key] = Stats.from_json(stats)
+            if kind == "agent":
+                own[key] = stats
+            else:
+                pooled[key] = Stats.from_json(stats)
     moment = _seconds(now)
     priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups.values())}
     return {i: (own.get(i), priors[groups[i]]) for i in agent_ids}
@@ -380,11 +398,11 @@ async def sample_scores(
     ``known`` gives agents' teams and partner companies when the caller has them already.
     """
     ids = list(dict.fromkeys(agent_ids))
-    inputs = await _inputs(session, ids, now, config, known)
-    moment = _seconds(now)
-    return {
-        i: model.sample(stats, prior, moment, config, rng) for i, (stats, prior) in inputs.items()
-    }
+    inputs = await _stored_inputs(session, ids, now, config, known)
+    evidence = [data for data, _ in inputs.values()]
+    priors = [prior for _, prior in inputs.values()]
+    drawn = model.sample_many(evidence, priors, _seconds(now), config, rng)
+    return dict(zip(inputs, drawn, strict=True))
 
 
 async def leaderboard(

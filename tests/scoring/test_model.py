@@ -172,6 +172,40 @@ def test_sample_concentrates_around_the_score_with_evidence() -> None:
     assert _spread(draws) < _spread(newcomer)
 
 
+def test_sample_many_draws_from_the_same_posteriors_as_sample() -> None:
+    """Decayed evidence a week later and a newcomer: 4,000 draws each way agree."""
+    config = ScoringConfig()
+    stats = _history()
+    model.observe_contact(stats, 0.0, 1800.0, 3600.0, config)
+    prior = model.team_prior(None, DAY, config)
+    week = 8 * DAY
+    one_by_one, many = random.Random(5), random.Random(6)
+
+    for evidence in (stats, None):
+        singles = [model.sample(evidence, prior, week, config, one_by_one) for _ in range(4000)]
+        stored = None if evidence is None else evidence.as_json()
+        batch = model.sample_many([stored] * 4000, [prior] * 4000, week, config, many)
+
+        assert sum(batch) / 4000 == pytest.approx(sum(singles) / 4000, abs=0.5)
+        assert _spread(batch) == pytest.approx(_spread(singles), rel=0.1)
+        assert all(0.0 <= value <= 100.0 for value in batch)
+
+
+def test_sample_many_with_fixed_seed_is_reproducible_and_keeps_the_order() -> None:
+    config = ScoringConfig()
+    prior = model.team_prior(None, DAY, config)
+    stored = [_history().as_json(), None, _history().as_json()]
+
+    first = model.sample_many(stored, [prior] * 3, DAY, config, random.Random(7))
+    again = model.sample_many(stored, [prior] * 3, DAY, config, random.Random(7))
+    other = model.sample_many(stored, [prior] * 3, DAY, config, random.Random(8))
+
+    assert first == again
+    assert len(set(first)) == 3
+    assert other != first
+    assert model.sample_many([], [], DAY, config, random.Random(7)) == []
+
+
 def _spread(values: list[float]) -> float:
     mean = sum(values) / len(values)
     return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
