@@ -12,9 +12,10 @@ words, CRM write-backs, live updates) registers with ``after_insert_new`` as wel
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Column, Connection, Insert, Table, insert, inspect
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_detached
 
 from backend.db import Base
+from backend.direct import prepare, sqlite_of
 
 NewRowsHook = Callable[[Session, Sequence[Any]], None]
 INSERTED = "inserted_without_flush"  # session.info: what this transaction wrote here
@@ -66,12 +68,39 @@ def _insert_new(session: Session, objects: Sequence[Base]) -> None:
 def _insert_rows(connection: Connection, table: Table, group: list[Base]) -> None:
     rows = [_row(obj) for obj in group]
     generated = table.autoincrement_column
-    if generated is None:
+    if (raw := sqlite_of(connection)) is not None:
+        numbered = _insert_directly(raw, connection, table, rows)
+    elif generated is None:
         connection.execute(_insert(table), rows)
         return
-    numbered = connection.execute(_insert(table), rows).scalars()
-    for obj, key in zip(group, numbered, strict=True):
-        setattr(obj, _attribute_of(obj, generated), key)
+    else:
+        numbered = list(connection.execute(_insert(table), rows).scalars())
+    if generated is not None:
+        for obj, key in zip(group, numbered, strict=True):
+            setattr(obj, _attribute_of(obj, generated), key)
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain rows keyed by column name, every row naming the same columns, written to
+    ``table``; on SQLite straight through the driver."""
+    if not rows:
+        return
+    if (raw := sqlite_of(connection)) is not None:
+        _insert_directly(raw, connection, table, rows)
+    else:
+        connection.execute(insert(table), rows)
+
+
+def _insert_directly(
+    raw: sqlite3.Connection, connection: Connection, table: Table, rows: list[dict[str, Any]]
+) -> list[int]:
+    """Rows written through SQLite's driver; answers each row's generated key, if any."""
+    prepared = prepare(_plain_insert(table), connection.dialect, tuple(rows[0]))
+    if table.autoincrement_column is None:
+        prepared.write(raw, rows)
+        return []
+    # One row at a time: SQLite names the key it generated for the last row only.
+    return [prepared.insert(raw, row) for row in rows]
 
 
 @listens_for(Session, "after_commit")
@@ -90,26 +119,49 @@ def _forget_inserted(session: Session) -> None:
 
 
 def _row(obj: Base) -> dict[str, Any]:
-    """Every column's value, defaults filled in on the object so that nothing is unloaded."""
+    """Every column's value, defaults filled in on the object so that nothing is unloaded.
+
+    Defaults go into the instance's dict as loaded values, not through the attribute's
+    events: ``make_transient_to_detached`` then takes the dict as the row's committed state.
+    """
     row: dict[str, Any] = {}
     state = obj.__dict__
-    for key, column in _columns(type(obj)):
+    for key, name, default in _plan(type(obj)):
         if key in state:
-            row[column.name] = state[key]
-        elif column is not column.table.autoincrement_column:
-            value = _default(column)
-            setattr(obj, key, value)
-            row[column.name] = value
+            row[name] = state[key]
+        elif default is not None:
+            row[name] = state[key] = default()
     return row
 
 
-def _default(column: Column[Any]) -> Any:
+Default = Callable[[], Any]
+
+
+@cache
+def _plan(model: type[Base]) -> tuple[tuple[str, str, Default | None], ...]:
+    """Per column: its attribute, its name and how to fill it in; the generated key is
+    left to the database."""
+    return tuple(
+        (
+            key,
+            column.name,
+            None if column is column.table.autoincrement_column else _default(column),
+        )
+        for key, column in _columns(model)
+    )
+
+
+def _default(column: Column[Any]) -> Default:
     default = column.default
     if default is None:
-        return None
+        return lambda: None
     if default.is_callable:
-        return default.arg(None)  # type: ignore[attr-defined]
-    return default.arg  # type: ignore[attr-defined]
+        return partial(default.arg, None)  # type: ignore[attr-defined]
+    return partial(_same, default.arg)  # type: ignore[attr-defined]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @cache
@@ -119,6 +171,11 @@ def _insert(table: Table) -> Insert:
     if generated is None:
         return insert(table)
     return insert(table).returning(generated, sort_by_parameter_order=True)
+
+
+@cache
+def _plain_insert(table: Table) -> Insert:
+    return insert(table)
 
 
 @cache

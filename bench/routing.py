@@ -41,6 +41,7 @@ import sqlalchemy
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend import direct
 from backend.db import create_engine, session_factory, upgrade_database
 from backend.pursuit.models import Lead, Offer
 from backend.pursuit.service import open_lead
@@ -645,15 +646,28 @@ class StatementStats:
 
 
 class StatementLog:
-    """Counts and times every statement the engine sends while ``recording`` is set."""
+    """Counts and times every statement sent while ``recording`` is set: through the
+    engine's cursor events, and those ``backend.direct`` hands to SQLite's driver."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.recording = False
-        self.by_shape: dict[str, StatementStats] = defaultdict(StatementStats)
+        self.by_text: dict[str, StatementStats] = defaultdict(StatementStats)
         self.count = 0
         self.sql_ns = 0
         event.listen(engine.sync_engine, "before_cursor_execute", self._before)
         event.listen(engine.sync_engine, "after_cursor_execute", self._after)
+        direct.observers.append(self._direct)
+
+    @property
+    def by_shape(self) -> dict[str, StatementStats]:
+        """Statements by shape, folded once the run is over so that it costs nothing timed."""
+        shapes: dict[str, StatementStats] = defaultdict(StatementStats)
+        for statement, stats in self.by_text.items():
+            shape = shapes[normalize_sql(statement)]
+            shape.count += stats.count
+            shape.total_ns += stats.total_ns
+            shape.example = shape.example or stats.example
+        return shapes
 
     def reset_decision(self) -> None:
         self.count, self.sql_ns = 0, 0
@@ -666,10 +680,16 @@ class StatementLog:
     def _after(
         self, conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, _many: bool
     ) -> None:
+        spent = time.perf_counter_ns() - conn.info.pop("bench_started_ns")
+        self._record(statement, params, spent)
+
+    def _direct(self, statement: str, params: tuple[Any, ...], spent: int) -> None:
+        self._record(statement, params, spent)
+
+    def _record(self, statement: str, params: Any, spent: int) -> None:
         if not self.recording:
             return
-        spent = time.perf_counter_ns() - conn.info.pop("bench_started_ns")
-        stats = self.by_shape[normalize_sql(statement)]
+        stats = self.by_text[statement]
         stats.count += 1
         stats.total_ns += spent
         stats.example = stats.example or (statement, params)
@@ -832,9 +852,10 @@ async def measure_roster_read(factory: async_sessionmaker[AsyncSession]) -> dict
 def query_plans(database: Path, log: StatementLog, shapes: Iterable[str]) -> dict[str, str]:
     """SQLite's plan for one recorded example of each statement shape."""
     plans = {}
+    by_shape = log.by_shape
     with sqlite3.connect(database) as connection:
         for shape in shapes:
-            example = log.by_shape[shape].example
+            example = by_shape[shape].example
             if example is None or not example[0].lstrip().upper().startswith(("SELECT", "UPDATE")):
                 continue
             try:
@@ -866,8 +887,9 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 
 def top_statements(log: StatementLog, decisions: int, limit: int) -> list[dict[str, Any]]:
-    ranked = sorted(log.by_shape.items(), key=lambda item: item[1].total_ns, reverse=True)
-    total = sum(s.total_ns for s in log.by_shape.values()) or 1
+    by_shape = log.by_shape
+    ranked = sorted(by_shape.items(), key=lambda item: item[1].total_ns, reverse=True)
+    total = sum(s.total_ns for s in by_shape.values()) or 1
     return [
         {"sql": shape, "total_ms": s.total_ns / 1e6, "share_of_sql": s.total_ns / total,
          "count": s.count, "per_decision": s.count / max(1, decisions),

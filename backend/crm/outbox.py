@@ -16,6 +16,7 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, UOWTransaction
 
 from backend.crm.models import CrmConnection, CrmLink, CrmOutboxItem
+from backend.direct import run
 from backend.inserts import after_insert_new
 from backend.pursuit.models import Lead, LeadEvent
 
@@ -59,14 +60,14 @@ def _enqueue(session: Session, new: Sequence[Any]) -> None:
     if not lead_ids:
         return
     with session.no_autoflush:
-        connections = session.connection().execute(ACTIVE_CONNECTIONS).all()
+        connections = run(session.connection(), ACTIVE_CONNECTIONS, {})
         if not connections:
             return
-        pairs = {(c.id, lead) for c in connections if c.sync_all for lead in lead_ids}
+        pairs = {(c_id, lead) for c_id, sync_all in connections if sync_all for lead in lead_ids}
         linked = session.execute(
             select(CrmLink.connection_id, CrmLink.lead_id).where(
                 CrmLink.lead_id.in_(lead_ids),
-                CrmLink.connection_id.in_([c.id for c in connections]),
+                CrmLink.connection_id.in_([c_id for c_id, _ in connections]),
             )
         ).all()
 

@@ -7,21 +7,24 @@ its own answers through the same protocol, so both decide with the same code.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import (
     BindParameter,
     CompoundSelect,
     Select,
+    String,
     and_,
     bindparam,
     false,
     func,
+    literal,
     literal_column,
     null,
     or_,
@@ -31,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
 
+from backend.direct import run, sqlite_of
 from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
 from backend.routing.eligibility import History
@@ -77,18 +80,47 @@ class RoutingFacts(Protocol):
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]: ...
 
 
-def _statements() -> tuple[CompoundSelect[Any], Select[Any]]:
-    """Built once: a statement reused with new values skips building its cache key."""
-    agent_ids: BindParameter[str] = bindparam("agent_ids", expanding=True)
-    capped_ids: BindParameter[str] = bindparam("capped_ids", expanding=True)
-    since = bindparam("since", type_=Offer.offered_at.type)
+@dataclass(frozen=True)
+class Read:
+    """A routing read in two forms: with expanding ``IN`` lists for SQLAlchemy, and for
+    SQLite's driver with each list passed as one JSON text (``lists`` names them)."""
+
+    general: Query
+    sqlite: Query
+    lists: tuple[str, ...] = ()
+
+
+IdList = Callable[[str], Any]
+Query = Select[Any] | CompoundSelect[Any]
+
+
+def _expanding(name: str) -> BindParameter[str]:
+    return bindparam(name, expanding=True)
+
+
+def _json_values(name: str) -> Select[Any]:
+    """The members of a JSON array given as one parameter; one statement text for any
+    length, so SQLite keeps it prepared."""
+    members = func.json_each(bindparam(name, type_=String())).table_valued("value")
+    return select(members.c.value)
+
+
+def _constants(values: tuple[str, ...]) -> list[Any]:
+    """A fixed list for ``IN``, one parameter per value, so the statement can run directly."""
+    return [literal(value) for value in values]
+
+
+def _standing(ids: IdList) -> CompoundSelect[Any]:
+    """Open leads per agent, offers since the earliest capped midnight, and who is
+    unreachable, as (kind, agent, time, count) rows."""
     no_time = type_coerce(null(), Offer.offered_at.type)
     open_leads = (
         select(Offer.agent_id.label("agent_id"))
-        .where(Offer.status == "pending", Offer.agent_id.in_(agent_ids))
+        .where(Offer.status == "pending", Offer.agent_id.in_(ids("agent_ids")))
         .union_all(
             select(Lead.owner_id.label("agent_id")).where(
-                Lead.owner_id.in_(agent_ids), Lead.status.in_(OPEN_LEAD_STATUSES)
+                Lead.owner_id.in_(ids("agent_ids")),
+                Lead.status.in_(_constants(OPEN_LEAD_STATUSES)),
             )
         )
         .subquery()
@@ -96,8 +128,8 @@ def _statements() -> tuple[CompoundSelect[Any], Select[Any]]:
     offered_since: Select[Any] = select(
         literal_column("'offered'").label("kind"), Offer.agent_id, Offer.offered_at.label("at")
     ).where(
-        Offer.agent_id.in_(capped_ids),
-        Offer.offered_at >= since,
+        Offer.agent_id.in_(ids("capped_ids")),
+        Offer.offered_at >= bindparam("since", type_=Offer.offered_at.type),
         Offer.offered_at <= bindparam("now", type_=Offer.offered_at.type),
     )
     loads = (
@@ -107,24 +139,33 @@ def _statements() -> tuple[CompoundSelect[Any], Select[Any]]:
     )
     unreachable = select(
         literal_column("'unreachable'"), AgentEvidence.agent_id, no_time, literal_column("0")
-    ).where(AgentEvidence.agent_id.in_(agent_ids), AgentEvidence.unreachable_since.is_not(None))
-    standing = union_all(
-        offered_since.add_columns(literal_column("0").label("n")), loads, unreachable
+    ).where(
+        AgentEvidence.agent_id.in_(ids("agent_ids")), AgentEvidence.unreachable_since.is_not(None)
     )
-    served = (
-        select(Agent.partner_id, func.count(func.distinct(Offer.lead_id)))
-        .join(Agent, Agent.id == Offer.agent_id)
-        .where(Offer.rule_id == bindparam("rule_id"), Offer.offered_at >= since)
-        .group_by(Agent.partner_id)
-    )
-    return standing, served
+    return union_all(offered_since.add_columns(literal_column("0").label("n")), loads, unreachable)
 
 
-STANDING, SERVED_BY_GROUP = _statements()
+def _turns_of(ids: IdList) -> Select[Any]:
+    return TURNS.where(Rotation.agent_id.in_(ids("agent_ids")))
+
+
+SERVED_BY_GROUP = (
+    select(Agent.partner_id, func.count(func.distinct(Offer.lead_id)))
+    .join(Agent, Agent.id == Offer.agent_id)
+    .where(
+        Offer.rule_id == bindparam("rule_id"),
+        Offer.offered_at >= bindparam("since", type_=Offer.offered_at.type),
+    )
+    .group_by(Agent.partner_id)
+)
 TURNS = select(Rotation.agent_id, Rotation.sequence, Rotation.pass_value).where(
     Rotation.rule_id == bindparam("rule_id")
 )
-TURNS_OF = TURNS.where(Rotation.agent_id.in_(bindparam("agent_ids", expanding=True)))
+# Built once: a statement reused with new values skips building its cache key.
+STANDING = Read(_standing(_expanding), _standing(_json_values), ("agent_ids", "capped_ids"))
+TURNS_OF = Read(_turns_of(_expanding), _turns_of(_json_values), ("agent_ids",))
+ROTATION = Read(TURNS, TURNS)
+SERVED = Read(SERVED_BY_GROUP, SERVED_BY_GROUP)
 
 
 def local_midnight(now: datetime, zone: str) -> datetime:
@@ -147,7 +188,7 @@ class DatabaseFacts:
         # Agents already counted in this decision; pools of one lead share many of them.
         self._counted = Standing({}, {})
 
-    async def _read(self, statement: Executable, values: dict[str, Any]) -> list[Any]:
+    async def _read(self, read: Read, values: dict[str, Any]) -> list[Any]:
         """The rows of a Core read on the transaction's connection, without the ORM's
         handling of a query.
 
@@ -158,7 +199,7 @@ class DatabaseFacts:
             if self.session.sync_session.autoflush:
                 await self.session.flush()
             self._flushed = True
-        return await self.session.run_sync(_rows_of, statement, values)
+        return await self.session.run_sync(_rows_of, read, values)
 
     async def snapshot(self) -> Snapshot:
         if self._snapshot is None:
@@ -274,7 +315,7 @@ class DatabaseFacts:
         if lock and self.session.get_bind().dialect.name != "sqlite":
             await self.session.execute(select(Rule.id).where(Rule.id == rule_id).with_for_update())
         if agent_ids is None:
-            rows = await self._read(TURNS, {"rule_id": rule_id})
+            rows = await self._read(ROTATION, {"rule_id": rule_id})
         else:
             rows = await self._read(TURNS_OF, {"rule_id": rule_id, "agent_ids": agent_ids})
         return {
@@ -285,7 +326,7 @@ class DatabaseFacts:
     async def served_by_group(self, rule_id: str, now: datetime) -> dict[str | None, int]:
         """Leads this rule offered to each partner company (None: employees) lately."""
         window = {"rule_id": rule_id, "since": now - FAIR_SHARE_WINDOW}
-        rows = await self._read(SERVED_BY_GROUP, window)
+        rows = await self._read(SERVED, window)
         return {partner_id: count for partner_id, count in rows}
 
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]:
@@ -295,8 +336,12 @@ class DatabaseFacts:
         return shares
 
 
-def _rows_of(session: Session, statement: Executable, values: dict[str, Any]) -> list[Any]:
-    return list(session.connection().execute(statement, values).tuples())
+def _rows_of(session: Session, read: Read, values: dict[str, Any]) -> list[Any]:
+    connection = session.connection()
+    if sqlite_of(connection) is None:
+        return run(connection, read.general, values)
+    lists = {name: msgspec.json.encode(values[name]).decode() for name in read.lists}
+    return run(connection, read.sqlite, {**values, **lists})
 
 
 @cache
@@ -317,16 +362,19 @@ def _previous_owner(by_email: bool, by_phone: bool, other: bool) -> Select[tuple
 
 
 @cache
-def _prefetch_query(by_email: bool, by_phone: bool, known: bool) -> Select[Any]:
+def _prefetch_query(by_email: bool, by_phone: bool, known: bool) -> Read:
     """Version, previous owner and the lead's past offers as rows; built once per shape."""
     head = select(
         version_query().scalar_subquery().label("version"),
         _previous_owner(by_email, by_phone, known).scalar_subquery().label("previous"),
     ).subquery()
-    looked_back = and_(Offer.lead_id == bindparam("lead_id"), Offer.status.in_(LOOKED_BACK))
-    return select(
+    looked_back = and_(
+        Offer.lead_id == bindparam("lead_id"), Offer.status.in_(_constants(LOOKED_BACK))
+    )
+    query = select(
         head.c.version, head.c.previous, Offer.agent_id, Offer.status, Offer.withdrawn_reason
     ).select_from(head.outerjoin(Offer, looked_back if known else false()))
+    return Read(query, query)
 
 
 def _histories(rows: Iterable[tuple[str, str, str | None]]) -> dict[str, History]:

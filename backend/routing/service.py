@@ -12,9 +12,11 @@ from typing import Any
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Float, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from backend.access.audit import record_change, snapshot
+from backend.direct import run
 from backend.errors import BadInput, NotFound
 from backend.identity.service import COUNTRIES
 from backend.roster.models import Agent
@@ -327,10 +329,14 @@ async def record_turn(
     One upsert, the same on SQLite and PostgreSQL; callers hold the rule's lock.
     """
     values = {"rule_id": rule_id, "same_rule": rule_id, "agent_id": agent_id, "now": now}
-    await session.execute(TURN_TAKEN, {**values, "pass_value": pass_value})
+    await session.run_sync(_take_turn, {**values, "pass_value": pass_value})
     stale = session.identity_map.get(identity_key(Rotation, (rule_id, agent_id)))
     if stale is not None:
         session.expire(stale)
+
+
+def _take_turn(session: Session, values: dict[str, Any]) -> None:
+    run(session.connection(), TURN_TAKEN, values)
 
 
 def validate_rule(data: dict[str, Any]) -> None:

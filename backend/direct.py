@@ -1,0 +1,152 @@
+"""Statements handed straight to SQLite's driver inside a transaction already open.
+
+Routing sends a dozen statements for every lead, and through SQLAlchemy's execution
+layer each one costs several times what SQLite spends on it. On SQLite every transaction
+here holds the write lock from its first statement (``BEGIN IMMEDIATE``), and the driver
+runs in-transaction calls in the caller's thread (see ``backend.db``), so a statement
+compiled once by SQLAlchemy can go to the ``sqlite3`` connection directly. Values pass
+through the same bind and result processors SQLAlchemy uses, so rows read and written
+here are the rows SQLAlchemy would read and write.
+
+Other databases, and a connection with no transaction open, go through SQLAlchemy as
+usual; ``run`` and ``sqlite_of`` choose. The engine's cursor events do not see these
+statements; whoever measures them registers in ``observers``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.expression import Executable
+
+Processor = Callable[[Any], Any] | None
+# Told of every statement run here: its text, its (first row's) values, nanoseconds taken.
+Observer = Callable[[str, tuple[Any, ...], int], None]
+observers: list[Observer] = []
+
+
+def sqlite_of(connection: Connection) -> sqlite3.Connection | None:
+    """The ``sqlite3`` connection under ``connection`` while it holds a transaction."""
+    if connection.dialect.name != "sqlite":
+        return None
+    raw = getattr(connection.connection.driver_connection, "_connection", None)
+    if isinstance(raw, sqlite3.Connection) and raw.in_transaction:
+        return raw
+    return None
+
+
+def run(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> list[Any]:
+    """The rows ``statement`` answers (none for a write): straight through SQLite's driver
+    inside a transaction, through SQLAlchemy otherwise."""
+    raw = sqlite_of(connection)
+    if raw is None:
+        result = connection.execute(statement, values)
+        return list(result.tuples()) if result.returns_rows else []
+    assert isinstance(statement, ClauseElement)
+    return prepare(statement, connection.dialect).rows(raw, values)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One statement as SQLite's driver takes it: text, parameter order, processors."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Processor, ...]
+    results: tuple[Processor, ...]
+    # Values written into the statement itself, such as a status compared with a constant.
+    fixed: Mapping[str, Any]
+
+    def rows(self, raw: sqlite3.Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        started = time.perf_counter_ns() if observers else 0
+        parameters = self.parameters(values)
+        found = raw.execute(self.sql, parameters).fetchall()
+        if observers:
+            _tell(self.sql, parameters, started)
+        if not any(self.results):
+            return found
+        return [self._processed(row) for row in found]
+
+    def write(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        started = time.perf_counter_ns() if observers else 0
+        parameters = [self.parameters(values) for values in rows]
+        raw.executemany(self.sql, parameters)
+        if observers:
+            _tell(self.sql, parameters[0], started)
+
+    def insert(self, raw: sqlite3.Connection, values: Mapping[str, Any]) -> int:
+        """One row written; answers the key SQLite generated for it."""
+        started = time.perf_counter_ns() if observers else 0
+        parameters = self.parameters(values)
+        key = raw.execute(self.sql, parameters).lastrowid
+        if observers:
+            _tell(self.sql, parameters, started)
+        assert key is not None, "an INSERT always sets the last row id"
+        return key
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        fixed = self.fixed
+        given = [values[name] if name in values else fixed[name] for name in self.names]
+        return tuple(
+            value if bind is None else bind(value)
+            for bind, value in zip(self.binds, given, strict=True)
+        )
+
+    def _processed(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            value if result is None else result(value)
+            for result, value in zip(self.results, row, strict=True)
+        )
+
+
+def _tell(sql: str, parameters: tuple[Any, ...], started: int) -> None:
+    spent = time.perf_counter_ns() - started
+    for observer in observers:
+        observer(sql, parameters, spent)
+
+
+_prepared: WeakKeyDictionary[ClauseElement, dict[tuple[str, ...], Prepared]] = WeakKeyDictionary()
+
+
+def prepare(
+    statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] = ()
+) -> Prepared:
+    """``statement`` compiled for SQLite once; an INSERT names the columns it is given.
+
+    Expanding ``IN`` parameters are not supported: pass a list as one JSON text and read
+    it with ``json_each``, or a fixed list as one literal per value.
+    """
+    kept = _prepared.setdefault(statement, {})
+    key = tuple(column_keys)
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = _compile(statement, dialect, list(column_keys) or None)
+    return found
+
+
+def _compile(statement: ClauseElement, dialect: Dialect, column_keys: list[str] | None) -> Prepared:
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
+    if any(bind.expanding for bind in compiled.binds.values()):
+        raise ValueError("a statement run directly cannot expand IN lists")
+    names = tuple(compiled.positiontup)
+    binds = tuple(_bind_processor(compiled, name, dialect) for name in names)
+    fixed = {name: bind.effective_value for name, bind in compiled.binds.items()
+             if bind.value is not None}  # fmt: skip
+    selected = getattr(statement, "selected_columns", ())
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                    for column in selected)  # fmt: skip
+    return Prepared(compiled.string, names, binds, results, fixed)
+
+
+def _bind_processor(compiled: SQLCompiler, name: str, dialect: Dialect) -> Processor:
+    bind = compiled.binds[name]
+    return bind.type.dialect_impl(dialect).bind_processor(dialect)
