@@ -317,18 +317,22 @@ class AgentProfile:
     capacity: int
     daily_cap: int | None
     fit: Fit
+    # Agents with equal presence are at work, or away, for the same reasons at any instant.
+    presence: tuple[bool, datetime | None, Schedule | None]
 
     @classmethod
     def of(cls, agent: AgentFacts) -> AgentProfile:
         hours = agent.working_hours
+        schedule = None if hours is None else Schedule.of(agent.timezone, hours)
         return cls(
             active=agent.active,
             out_of_office_until=agent.out_of_office_until,
             timezone=agent.timezone,
-            schedule=None if hours is None else Schedule.of(agent.timezone, hours),
+            schedule=schedule,
             capacity=agent.capacity,
             daily_cap=agent.daily_cap,
             fit=Fit.of(agent),
+            presence=(agent.active, agent.out_of_office_until, schedule),
         )
 
     @property
@@ -362,6 +366,8 @@ class AgentProfile:
 
     def overload(self, load: int, offered_today: int) -> list[str]:
         """Why the agent has no room for another lead: capacity or today's cap reached."""
+        if load < self.capacity and (self.daily_cap is None or offered_today < self.daily_cap):
+            return []
         reasons: list[str] = []
         if load >= self.capacity:
             reasons.append(f"at capacity ({load} of {self.capacity} open leads)")
@@ -396,13 +402,11 @@ class Judgement:
         misfit = self._misfits.get(fit)
         if misfit is None:
             misfit = self._misfits[fit] = fit.misfit(self.lead)
-        # Agents at work on the same schedule are absent for the same reasons, if any.
-        state = (agent.active, agent.out_of_office_until, agent.schedule)
-        absence = self._absences.get(state)
+        absence = self._absences.get(agent.presence)
         if absence is None:
-            absence = self._absences[state] = agent.absence(self.clock)
+            absence = self._absences[agent.presence] = agent.absence(self.clock)
         reasons = absence + misfit
-        if (past := self.history.get(agent_id)) is not None:
+        if self.history and (past := self.history.get(agent_id)) is not None:
             reasons += past.reasons()
         return reasons
 

@@ -194,48 +194,48 @@ async def _candidates(
     now = judgement.clock.now
     pool = await facts.pool_agents(rule.pool)
     absent = [a for a in pool if a.delegate_id and _out_of_office(a, now)]
-    in_pool = {a.id: a for a in pool}
-    wanted = {a.delegate_id for a in absent if a.delegate_id}
-    delegates = await facts.agents(wanted - in_pool.keys())
-    delegates.update({i: in_pool[i] for i in wanted & in_pool.keys()})
-    stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
+    stand_ins: list[tuple[RosterAgent, RosterAgent]] = []
+    if absent:
+        in_pool = {a.id: a for a in pool}
+        wanted = {a.delegate_id for a in absent if a.delegate_id}
+        delegates = await facts.agents(wanted - in_pool.keys())
+        delegates.update({i: in_pool[i] for i in wanted & in_pool.keys()})
+        stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
 
     ruled_out = judgement.ruled_out
-
     # A delegate takes the absent agent's leads: their availability, the absent one's fit.
-    seats = [(a, a, None) for a in pool] + [(d, a, a) for d, a in stand_ins]
-    judged = [
-        (agent, fit_of, stand_in, ruled_out(agent.id, agent.profile, fit_of.profile))
-        for agent, fit_of, stand_in in seats
-    ]
-    # A delegate from the same pool who may take the lead as themselves needs no second seat.
-    own_right = {agent.id for agent, _, stand_in, reasons in judged if not stand_in and not reasons}
-    judged = [
-        (agent, fit_of, stand_in, [IN_OWN_RIGHT] if stand_in and agent.id in own_right else reasons)
-        for agent, fit_of, stand_in, reasons in judged
-    ]
+    judged: list[tuple[RosterAgent, RosterAgent, RosterAgent | None, list[str]]]
+    judged = [(a, a, None, ruled_out(a.id, a.profile, a.profile)) for a in pool]
+    if stand_ins:
+        judged += [(d, a, a, ruled_out(d.id, d.profile, a.profile)) for d, a in stand_ins]
+        # A delegate from the same pool who may take the lead as themselves needs no second seat.
+        own_right = {
+            agent.id for agent, _, stand_in, reasons in judged if not stand_in and not reasons
+        }
+        judged = [
+            (
+                agent,
+                fit_of,
+                stand_in,
+                [IN_OWN_RIGHT] if stand_in and agent.id in own_right else reasons,
+            )
+            for agent, fit_of, stand_in, reasons in judged
+        ]
     left = list({agent.id: agent for agent, _, _, reasons in judged if not reasons}.values())
     standing = await facts.standing(left, now)
+    loads, today, unreachable = standing.loads, standing.offered_today, standing.unreachable
     score = NEUTRAL_SCORE if rule.strategy == "score" else None
 
     def candidate(
         agent: RosterAgent, fit_of: RosterAgent, stand_in: RosterAgent | None, reasons: list[str]
     ) -> Candidate:
         # Another seat of the same agent may have been counted; a seat ruled out keeps its reasons.
-        load = None if reasons else standing.loads.get(agent.id)
+        load = None if reasons else loads.get(agent.id)
         if load is not None:
-            reasons = agent.profile.overload(load, standing.offered_today.get(agent.id, 0))
-            if not reasons and agent.id in standing.unreachable:
+            reasons = agent.profile.overload(load, today.get(agent.id, 0))
+            if not reasons and agent.id in unreachable:
                 reasons = [UNREACHABLE]
-        return Candidate(
-            agent=agent,
-            load=load,
-            reasons=reasons,
-            score=score,
-            tier=fit_of.tier,
-            group=fit_of.partner_id,
-            delegate_for=stand_in,
-        )
+        return Candidate(agent, load, reasons, score, fit_of.tier, fit_of.partner_id, stand_in)
 
     return [candidate(*seat) for seat in judged]
 
@@ -256,21 +256,22 @@ async def _select(
     lock: bool,
 ) -> Choice:
     """Narrow the eligible to a tier and a company's fair share, then apply the strategy."""
-    returning = next((c for c in candidates if c.eligible and c.agent.id == previous_owner), None)
+    eligible = [c for c in candidates if not c.reasons]
+    returning = next((c for c in eligible if c.agent.id == previous_owner), None)
     if returning is not None and rule.strategy != "broadcast":
         returning.rank = 1
         why = "the prospect's previous owner, who is eligible again"
         return Choice(rule, [returning.agent], candidates, [], _explain(rule, [returning], why))
 
-    tier = hold_back_lower_tiers(candidates)
+    tier = hold_back_lower_tiers(eligible)
     share_note = None
-    groups = {c.group for c in candidates if c.in_running}
+    groups = {c.group for c in eligible if c.held_back is None}
     if len(groups) > 1 and not rule.performance_weighting:
         served = await facts.served_by_group(rule.id, now)
         shares = await facts.shares({g for g in groups if g is not None})
-        share_note = hold_back_by_fair_share(candidates, served, shares)
+        share_note = hold_back_by_fair_share(eligible, served, shares)
 
-    running = [c for c in candidates if c.in_running]
+    running = [c for c in eligible if c.held_back is None]
     turns: dict[str, Turn] = {}
     if rule.strategy != "broadcast":
         # Weighted rotation lifts returning agents to the whole rotation's floor.
@@ -282,7 +283,7 @@ async def _select(
     winners = ranking.ordered if rule.strategy == "broadcast" else ranking.ordered[:1]
 
     why = ranking.why
-    if tier is not None and any(c.held_back and c.held_back.startswith("tier") for c in candidates):
+    if tier is not None and any(c.held_back and c.held_back.startswith("tier") for c in eligible):
         why += f"; tier {tier} first"
     if share_note:
         why += f"; fair share among partner companies ({share_note})"

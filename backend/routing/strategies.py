@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from backend.routing.records import RosterAgent
 
 STRATEGIES = ("score", "round_robin", "weighted_round_robin", "least_loaded", "broadcast")
@@ -49,42 +47,25 @@ class Candidate:
         return candidate_records([self])[0]
 
 
-class _Recorded(msgspec.Struct):
-    """A candidate as its decision records it; the fields in the order they are shown."""
-
-    agent_id: str
-    name: str
-    eligible: bool
-    reasons: list[str]
-    held_back: str | None
-    rank: int | None
-    load: int | None
-    score: float | None
-    tier: int
-    partner_id: str | None
-    delegate_for: str | None
-
-
 def candidate_records(candidates: list[Candidate]) -> list[dict[str, Any]]:
-    """Every candidate as its decision records it, built in one pass for large pools."""
-    recorded = [
-        _Recorded(
-            c.agent.id,
-            c.agent.name,
-            not c.reasons,
-            c.reasons,
-            c.held_back,
-            c.rank,
-            c.load,
-            c.score,
-            c.tier,
-            c.group,
-            None if c.delegate_for is None else c.delegate_for.id,
-        )
+    """Every candidate as its decision records it, the fields in the order they are shown;
+    built as plain dicts in one pass, the cheapest form for pools of hundreds."""
+    return [
+        {
+            "agent_id": c.agent.id,
+            "name": c.agent.name,
+            "eligible": not c.reasons,
+            "reasons": c.reasons,
+            "held_back": c.held_back,
+            "rank": c.rank,
+            "load": c.load,
+            "score": c.score,
+            "tier": c.tier,
+            "partner_id": c.group,
+            "delegate_for": None if c.delegate_for is None else c.delegate_for.id,
+        }
         for c in candidates
     ]
-    built: list[dict[str, Any]] = msgspec.to_builtins(recorded)
-    return built
 
 
 @dataclass
