@@ -28,6 +28,7 @@ for a whole pool at once, as the ``score`` strategy needs on every lead.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -460,20 +461,51 @@ def sample_many(
     hundred costs milliseconds. The draws come from a generator seeded from ``rng``, so
     a seeded ``rng`` gives the same scores again.
     """
-    if not evidence:
+    return sample_rows([evidence_row(data, now) for data in evidence], priors, now, config, rng)
+
+
+EvidenceRow = tuple[float, ...]
+_NO_RATE = (0.0, 0.0, 0)
+_NO_TIME = (0.0, 0.0, 0.0, 0)
+_ROW_LENGTH = 1 + 2 * len(RATES) + 3 * len(TIMES)
+_NOTHING_SINCE_AT = (0.0,) * (_ROW_LENGTH - 1)
+
+
+def evidence_row(data: Mapping[str, Any] | None, now: float) -> EvidenceRow:
+    """Statistics as ``Stats.as_json`` stores them, flat: at, then hits and misses of each
+    rate, then weight, total and squares of each time, undecayed; no history reads as
+    none at ``now``."""
+    if data is None:
+        return (now, *_NOTHING_SINCE_AT)
+    at = data.get("at")
+    rates, times = data.get("rates") or {}, data.get("times") or {}
+    row = [now if at is None else float(at)]
+    for part in RATES:
+        hits, misses, _ = rates.get(part, _NO_RATE)
+        row += hits, misses
+    for part in TIMES:
+        weight, total, squares, _ = times.get(part, _NO_TIME)
+        row += weight, total, squares
+    return tuple(row)
+
+
+def sample_rows(
+    rows: Sequence[EvidenceRow],
+    priors: Sequence[Prior],
+    now: float,
+    config: ScoringConfig,
+    rng: random.Random,
+) -> list[float]:
+    """What ``sample_many`` draws, from each agent's ``evidence_row``."""
+    if not rows:
         return []
     k = config.prior_strength
-    flat: list[float] = []
-    for data in evidence:
-        _add_evidence(flat, data, now)
-    table = np.array(flat).reshape(len(evidence), -1)
+    flat = np.fromiter(itertools.chain.from_iterable(rows), float, len(rows) * _ROW_LENGTH)
+    table = flat.reshape(len(rows), _ROW_LENGTH)
     rates_end = 1 + 2 * len(RATES)
     at, rates, times = table[:, 0], table[:, 1:rates_end], table[:, rates_end:]
     factor = np.exp2(-(np.maximum(now, at) - at) / config.half_life_s)[:, None]
-    distinct = {id(p): p for p in priors}
-    position = {key: n for n, key in enumerate(distinct)}
-    prior_table = np.array([_prior_row(p) for p in distinct.values()])
-    prior = prior_table[[position[id(p)] for p in priors]]
+    prior = _prior_table(priors)
     mean_rate = prior[:, : len(RATES)]
     alpha = k * mean_rate + rates[:, 0::2] * factor
     beta = k * (1.0 - mean_rate) + rates[:, 1::2] * factor
@@ -497,33 +529,19 @@ def sample_many(
     rate_weights = np.array([config.weight(p) for p in RATES])
     time_weights = np.array([config.weight(p) for p in TIMES])
     scores = 100.0 * (rate_draws @ rate_weights + time_values @ time_weights)
-    return [float(s) for s in scores]
+    drawn: list[float] = scores.tolist()
+    return drawn
 
 
 _LONGEST = math.log(LONGEST_S)
-_NO_RATE = (0.0, 0.0, 0)
-_NO_TIME = (0.0, 0.0, 0.0, 0)
 
 
-def _add_evidence(row: list[float], data: Mapping[str, Any] | None, now: float) -> None:
-    """Append at, then hits and misses of each rate, then weight, total and squares of
-    each time, undecayed; no history reads as none at ``now``."""
-    if data is None:
-        row += _NO_EVIDENCE
-        row[-len(_NO_EVIDENCE)] = now
-        return
-    at = data.get("at")
-    rates, times = data.get("rates") or {}, data.get("times") or {}
-    row.append(now if at is None else float(at))
-    for part in RATES:
-        hits, misses, _ = rates.get(part, _NO_RATE)
-        row += (hits, misses)
-    for part in TIMES:
-        weight, total, squares, _ = times.get(part, _NO_TIME)
-        row += (weight, total, squares)
-
-
-_NO_EVIDENCE = (0.0,) * (1 + 2 * len(RATES) + 3 * len(TIMES))
+def _prior_table(priors: Sequence[Prior]) -> np.ndarray:
+    """Each agent's prior as a row; agents of one team share their team's Prior object."""
+    distinct = dict(zip(map(id, priors), priors, strict=True))
+    position = {key: n for n, key in enumerate(distinct)}
+    table = np.array([_prior_row(p) for p in distinct.values()])
+    return table[np.fromiter(map(position.__getitem__, map(id, priors)), np.intp, len(priors))]
 
 
 def _prior_row(prior: Prior) -> list[float]:

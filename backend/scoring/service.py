@@ -20,13 +20,14 @@ scores behind each agent's trend.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
@@ -324,6 +325,7 @@ async def _rows(session: AsyncSession, agent_ids: list[str]) -> dict[str, AgentE
 
 
 Affiliations = dict[str, tuple[str | None, str | None]]
+Evidence = TypeVar("Evidence")
 
 
 async def _inputs(
@@ -337,11 +339,12 @@ async def _inputs(
 
     ``known`` gives agents' teams and partner companies when the caller has them already.
     """
-    stored = await _stored_inputs(session, agent_ids, now, config, known)
-    return {
-        i: (None if data is None else Stats.from_json(data), prior)
-        for i, (data, prior) in stored.items()
-    }
+    stats, priors = await _stored_inputs(session, agent_ids, now, config, _stats, known)
+    return {i: (s, p) for i, s, p in zip(agent_ids, stats, priors, strict=True)}
+
+
+def _stats(data: dict[str, Any] | None) -> Stats | None:
+    return None if data is None else Stats.from_json(data)
 
 
 async def _stored_inputs(
@@ -349,27 +352,34 @@ async def _stored_inputs(
     agent_ids: list[str],
     now: datetime,
     config: ScoringConfig,
+    read: Callable[[dict[str, Any] | None], Evidence],
     known: Affiliations | None = None,
-) -> dict[str, tuple[dict[str, Any] | None, Prior]]:
-    """What ``_inputs`` answers, with each agent's evidence as stored."""
-    if known is None or any(i not in known for i in agent_ids):
+) -> tuple[list[Evidence], list[Prior]]:
+    """Each agent's evidence, as ``read`` makes it of what is stored (None: no history), and
+    the prior of their peer group (one object per group), in the order of ``agent_ids``.
+
+    ``read`` sees each agent's statistics as they are fetched: holding a whole pool's
+    decoded JSON at once would wake the garbage collector on every routing decision.
+    """
+    if known is None or not known.keys() >= set(agent_ids):
         known = await roster.affiliations(session, agent_ids)
-    missing = [i for i in agent_ids if i not in known]
-    if missing:
-        raise NotFound(f"Agent {missing[0]} does not exist.")
-    groups = {i: peer_group(*known[i]) for i in agent_ids}
-    own: dict[str, dict[str, Any]] = {}
+        if not known.keys() >= set(agent_ids):
+            missing = next(i for i in agent_ids if i not in known)
+            raise NotFound(f"Agent {missing} does not exist.")
+    groups = [peer_group(*known[i]) for i in agent_ids]
+    own: dict[str, Evidence] = {}
     pooled: dict[str, Stats] = {}
     if agent_ids:
-        values = {"agent_ids": agent_ids, "group_keys": sorted(set(groups.values()))}
+        values = {"agent_ids": agent_ids, "group_keys": sorted(set(groups))}
         for kind, key, stats in await session.execute(EVIDENCE, values):
             if kind == "agent":
-                own[key] = stats
+                own[key] = read(stats)
             else:
                 pooled[key] = Stats.from_json(stats)
     moment = _seconds(now)
-    priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups.values())}
-    return {i: (own.get(i), priors[groups[i]]) for i in agent_ids}
+    priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups)}
+    nothing = read(None)
+    return [own.get(i, nothing) for i in agent_ids], list(map(priors.__getitem__, groups))
 
 
 async def scores_for(
@@ -397,12 +407,10 @@ async def sample_scores(
 
     ``known`` gives agents' teams and partner companies when the caller has them already.
     """
-    ids = list(dict.fromkeys(agent_ids))
-    inputs = await _stored_inputs(session, ids, now, config, known)
-    evidence = [data for data, _ in inputs.values()]
-    priors = [prior for _, prior in inputs.values()]
-    drawn = model.sample_many(evidence, priors, _seconds(now), config, rng)
-    return dict(zip(inputs, drawn, strict=True))
+    ids, moment = list(dict.fromkeys(agent_ids)), _seconds(now)
+    read = functools.partial(model.evidence_row, now=moment)
+    rows, priors = await _stored_inputs(session, ids, now, config, read, known)
+    return dict(zip(ids, model.sample_rows(rows, priors, moment, config, rng), strict=True))
 
 
 async def leaderboard(

@@ -206,6 +206,44 @@ def test_sample_many_with_fixed_seed_is_reproducible_and_keeps_the_order() -> No
     assert model.sample_many([], [], DAY, config, random.Random(7)) == []
 
 
+def test_sample_many_with_fixed_seed_draws_known_scores() -> None:
+    """A fixed seed's scores, pinned: reading a pool some other way must not move them."""
+    config = ScoringConfig()
+    fast = _history()
+    model.observe_contact(fast, 0.0, 1800.0, 3600.0, config)
+    newcomers, team = model.team_prior(None, DAY, config), model.team_prior(_history(), DAY, config)
+    stored = [fast.as_json(), None, _history().as_json(), {}]
+
+    drawn = model.sample_many(
+        stored, [team, newcomers, newcomers, team], 8 * DAY, config, random.Random(7)
+    )
+
+    expected = [72.02028956721779, 62.43476320122887, 51.91058222014482, 54.90661060924478]
+    assert drawn == pytest.approx(expected, rel=1e-12, abs=0.0)
+
+
+@pytest.mark.parametrize(
+    ("stored", "row"),
+    [
+        (None, (9.0,) + (0.0,) * 16),
+        ({}, (9.0,) + (0.0,) * 16),
+        ({"at": None, "rates": None, "times": None}, (9.0,) + (0.0,) * 16),
+        (
+            {
+                "at": 5,
+                "rates": {"acceptance": [1.5, 0.5, 2], "reach": [1, 0, 1], "retired": [7, 7, 7]},
+                "times": {"contact_time": [2.0, 3.0, 4.5, 2]},
+            },
+            (5.0, 1.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, 0, 0.0, 0.0, 0.0, 2.0, 3.0, 4.5),
+        ),
+    ],
+)
+def test_evidence_row_reads_stored_statistics_in_a_fixed_order(
+    stored: dict[str, object] | None, row: tuple[float, ...]
+) -> None:
+    assert model.evidence_row(stored, 9.0) == row
+
+
 def _spread(values: list[float]) -> float:
     mean = sum(values) / len(values)
     return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from backend.errors import BadInput, NotFound
 from backend.roster.service import create_partner, create_team
 from backend.scoring import model, service
-from backend.scoring.model import ScoringConfig
+from backend.scoring.model import ScoringConfig, Stats
 from backend.scoring.models import AgentEvidence, GroupEvidence
 from tests.factories import add_agent
 
@@ -119,6 +119,25 @@ async def test_sample_scores_with_fixed_seed_is_reproducible(sessions: Any) -> N
     assert list(first) == agents
 
 
+async def test_sample_scores_draws_from_the_stored_evidence_and_team_prior(sessions: Any) -> None:
+    now = START + 6 * 60 * MINUTE
+    async with sessions() as session:
+        ids = await _team(session)
+        await _history(session, ids)
+        agents = [ids["carla"], ids["ana"], ids["bruno"]]
+
+        drawn = await service.sample_scores(session, agents, now, random.Random(11))
+
+        stored = {r.agent_id: r.stats for r in (await session.scalars(select(AgentEvidence)))}
+        team = await session.get(GroupEvidence, f"team:{ids['team']}")
+    assert team is not None
+    config, moment = service.DEFAULT_CONFIG, now.timestamp()
+    prior = model.team_prior(Stats.from_json(team.stats), moment, config)
+    evidence = [stored.get(agent) for agent in agents]
+    expected = model.sample_many(evidence, [prior] * 3, moment, config, random.Random(11))
+    assert drawn == dict(zip(agents, expected, strict=True))
+
+
 async def test_agent_unreachable_after_misses_and_restored_by_manager(sessions: Any) -> None:
     config = ScoringConfig(unreachable_after_misses=3)
     async with sessions() as session:
@@ -209,6 +228,11 @@ async def test_service_refuses_unknown_agents_and_outcomes(sessions: Any) -> Non
             await service.mark_unreachable(session, ids["ana"], START, reason="bored")
         with pytest.raises(NotFound):
             await service.scores_for(session, ["missing"], START)
+        partly_known = {ids["ana"]: (ids["team"], None)}
+        with pytest.raises(NotFound, match="missing"):
+            await service.sample_scores(
+                session, [ids["ana"], "missing"], START, random.Random(1), known=partly_known
+            )
 
 
 def test_scoring_settings_read_from_the_environment() -> None:
