@@ -9,12 +9,14 @@ matches each word the manager typed as a prefix of a stored word, through the in
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 from sqlalchemy import ForeignKey, Index, String, delete, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
@@ -44,6 +46,8 @@ INSERT_TERMS = insert(LeadSearchTerm)
 
 def fold(text: str) -> str:
     """Lower case without accents, so ``José`` is found by ``jose``."""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -56,10 +60,57 @@ def phone_words(phone: str | None) -> set[str]:
     """The number's digits with and without the country code: ``5511991234567``, ``11991234567``."""
     if not phone:
         return set()
+    if (national := _plain_national_number(phone)) is not None:
+        return {phone[1:], national}
     found = {"".join(c for c in phone if c.isdigit())}
     with contextlib.suppress(phonenumbers.NumberParseException):
         found.add(str(phonenumbers.parse(phone, None).national_number))
     return {w for w in found if w}
+
+
+# Intake stores E.164. Five to fifteen digits (E.164's most) leave a national part of 2 to
+# 14 digits after any country code, inside the 2 to 17 that phonenumbers.parse accepts.
+PLAIN_E164 = re.compile(r"\+[0-9]{5,15}")
+
+
+def _plain_national_number(phone: str) -> str | None:
+    """``str(phonenumbers.parse(phone, None).national_number)`` for a plain E.164 number,
+    read from phonenumbers' tables without a full parse; None for anything else, or where
+    parse could strip a national prefix written after the country code."""
+    if not PLAIN_E164.fullmatch(phone) or (code := _country_code(phone[1:])) is None:
+        return None
+    metadata = _metadata(code)
+    if metadata is None:
+        return None
+    national = phone[1 + len(str(code)) :]
+    prefix = metadata.national_prefix_for_parsing
+    if prefix and (found := re.match(prefix, national)) and not _empty_prefix(found):
+        return None
+    # The national number is an integer to phonenumbers: Italy's leading zero goes.
+    return str(int(national))
+
+
+def _country_code(digits: str) -> int | None:
+    """The shortest known country code the digits start with, as parse finds it."""
+    if digits.startswith("0"):
+        return None
+    for length in range(1, 4):
+        if (code := int(digits[:length])) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return code
+    return None
+
+
+@functools.cache
+def _metadata(country_code: int) -> PhoneMetadata | None:
+    """What parse reads a number of this country code by: its main region's metadata."""
+    region = phonenumbers.region_code_for_country_code(country_code)
+    return PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+
+
+def _empty_prefix(found: re.Match[str]) -> bool:
+    """A prefix pattern that matched nothing, capturing nothing: parse keeps the number."""
+    groups = found.groups()
+    return found.end() == 0 and bool(groups) and all(g is None for g in groups)
 
 
 def lead_terms(fields: dict[str, Any]) -> set[str]:
