@@ -9,7 +9,7 @@ through the same bind and result processors SQLAlchemy uses, so rows read and wr
 here are the rows SQLAlchemy would read and write.
 
 Other databases, and a connection with no transaction open, go through SQLAlchemy as
-usual; ``run`` and ``sqlite_of`` choose. The engine's cursor events do not see these
+usual; ``run``, ``Read`` and ``sqlite_of`` choose. The engine's cursor events do not see these
 statements; whoever measures them registers in ``observers``.
 """
 
@@ -17,12 +17,24 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Dialect
+import msgspec
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Connection,
+    Dialect,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
@@ -31,6 +43,47 @@ Processor = Callable[[Any], Any] | None
 # Told of every statement run here: its text, its (first row's) values, nanoseconds taken.
 Observer = Callable[[str, tuple[Any, ...], int], None]
 observers: list[Observer] = []
+
+
+@dataclass(frozen=True)
+class Read:
+    """A read in two forms: with expanding ``IN`` lists for SQLAlchemy, and for SQLite's
+    driver with each list passed as one JSON text (``lists`` names them)."""
+
+    general: Query
+    sqlite: Query
+    lists: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, build: Callable[[IdList], Query], *lists: str) -> Read:
+        """Both forms of the query ``build`` makes with the given way to name a list."""
+        return cls(build(_expanding), build(_json_members), lists)
+
+    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
+        if sqlite_of(connection) is None:
+            return run(connection, self.general, values)
+        texts = {name: msgspec.json.encode(values[name]).decode() for name in self.lists}
+        return run(connection, self.sqlite, {**values, **texts})
+
+
+IdList = Callable[[str], Any]
+Query = Select[Any] | CompoundSelect[Any]
+
+
+def _expanding(name: str) -> BindParameter[Any]:
+    return bindparam(name, expanding=True)
+
+
+def _json_members(name: str) -> Select[Any]:
+    """The members of a JSON array given as one parameter: one statement text for any
+    length, so SQLite keeps it prepared."""
+    members = func.json_each(bindparam(name, type_=String())).table_valued("value")
+    return select(members.c.value)
+
+
+def constants(values: Iterable[str]) -> list[Any]:
+    """A fixed list for ``IN``, one parameter per value, so a statement can run directly."""
+    return [literal(value) for value in values]
 
 
 def sqlite_of(connection: Connection) -> sqlite3.Connection | None:

@@ -80,11 +80,12 @@ def _insert_rows(connection: Connection, table: Table, group: list[Base]) -> Non
             setattr(obj, _attribute_of(obj, generated), key)
 
 
-def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def insert_rows(connection: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Plain rows keyed by column name, every row naming the same columns, written to
     ``table``; on SQLite straight through the driver."""
     if not rows:
         return
+    table: Table = model.__table__  # type: ignore[assignment]
     if (raw := sqlite_of(connection)) is not None:
         _insert_directly(raw, connection, table, rows)
     else:

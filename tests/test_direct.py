@@ -38,7 +38,7 @@ def _write_two_rules(session: Session) -> None:
     """One rule through SQLAlchemy, one through the driver when the database allows it."""
     connection = session.connection()
     connection.execute(insert(Rule), [_rule(1)])
-    insert_rows(connection, Rule.__table__, [_rule(2, active=False, pool={"agent_ids": ["a"]})])
+    insert_rows(connection, Rule, [_rule(2, active=False, pool={"agent_ids": ["a"]})])
 
 
 def _stored_texts(session: Session) -> list[tuple[Any, ...]]:
@@ -92,7 +92,7 @@ def _insert_event(session: Session) -> list[tuple[str, int]]:
 
     observers.append(observe)
     try:
-        insert_rows(session.connection(), Rule.__table__, [_rule(3)])
+        insert_rows(session.connection(), Rule, [_rule(3)])
     finally:
         observers.remove(observe)
     return seen

@@ -17,12 +17,12 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
-from sqlalchemy import ForeignKey, Index, String, delete, event, insert
+from sqlalchemy import ForeignKey, Index, String, delete, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
 from backend.db import Base
-from backend.inserts import after_insert_new
+from backend.inserts import after_insert_new, insert_rows
 from backend.pursuit.models import Lead
 
 SEARCHED = ("first_name", "last_name", "company", "email", "phone")
@@ -38,10 +38,6 @@ class LeadSearchTerm(Base):
 
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), primary_key=True)
     term: Mapped[str] = mapped_column(String(TERM_LENGTH), primary_key=True)
-
-
-# Built once: every flush with a new lead writes its words.
-INSERT_TERMS = insert(LeadSearchTerm)
 
 
 def fold(text: str) -> str:
@@ -159,8 +155,7 @@ def _insert_terms(session: Session, leads: list[Lead]) -> None:
         for lead in leads
         for term in sorted(lead_terms({key: getattr(lead, key) for key in SEARCHED}))
     ]
-    if rows:
-        session.connection().execute(INSERT_TERMS, rows)
+    insert_rows(session.connection(), LeadSearchTerm, rows)
 
 
 # The leads list pages newest first, with or without a status, by these keys alone.

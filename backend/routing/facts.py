@@ -7,24 +7,20 @@ its own answers through the same protocol, so both decide with the same code.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-import msgspec
 from sqlalchemy import (
-    BindParameter,
     CompoundSelect,
     Select,
-    String,
     and_,
     bindparam,
     false,
     func,
-    literal,
     literal_column,
     null,
     or_,
@@ -35,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from backend.direct import run, sqlite_of
+from backend.direct import IdList, Read, constants
 from backend.pursuit.models import Lead, Offer
 from backend.roster.models import Agent
 from backend.routing.eligibility import History
@@ -80,36 +76,6 @@ class RoutingFacts(Protocol):
     async def shares(self, partner_ids: set[str]) -> dict[str | None, float]: ...
 
 
-@dataclass(frozen=True)
-class Read:
-    """A routing read in two forms: with expanding ``IN`` lists for SQLAlchemy, and for
-    SQLite's driver with each list passed as one JSON text (``lists`` names them)."""
-
-    general: Query
-    sqlite: Query
-    lists: tuple[str, ...] = ()
-
-
-IdList = Callable[[str], Any]
-Query = Select[Any] | CompoundSelect[Any]
-
-
-def _expanding(name: str) -> BindParameter[str]:
-    return bindparam(name, expanding=True)
-
-
-def _json_values(name: str) -> Select[Any]:
-    """The members of a JSON array given as one parameter; one statement text for any
-    length, so SQLite keeps it prepared."""
-    members = func.json_each(bindparam(name, type_=String())).table_valued("value")
-    return select(members.c.value)
-
-
-def _constants(values: tuple[str, ...]) -> list[Any]:
-    """A fixed list for ``IN``, one parameter per value, so the statement can run directly."""
-    return [literal(value) for value in values]
-
-
 def _standing(ids: IdList) -> CompoundSelect[Any]:
     """Open leads per agent, offers since the earliest capped midnight, and who is
     unreachable, as (kind, agent, time, count) rows."""
@@ -120,7 +86,7 @@ def _standing(ids: IdList) -> CompoundSelect[Any]:
         .union_all(
             select(Lead.owner_id.label("agent_id")).where(
                 Lead.owner_id.in_(ids("agent_ids")),
-                Lead.status.in_(_constants(OPEN_LEAD_STATUSES)),
+                Lead.status.in_(constants(OPEN_LEAD_STATUSES)),
             )
         )
         .subquery()
@@ -162,8 +128,8 @@ TURNS = select(Rotation.agent_id, Rotation.sequence, Rotation.pass_value).where(
     Rotation.rule_id == bindparam("rule_id")
 )
 # Built once: a statement reused with new values skips building its cache key.
-STANDING = Read(_standing(_expanding), _standing(_json_values), ("agent_ids", "capped_ids"))
-TURNS_OF = Read(_turns_of(_expanding), _turns_of(_json_values), ("agent_ids",))
+STANDING = Read.of(_standing, "agent_ids", "capped_ids")
+TURNS_OF = Read.of(_turns_of, "agent_ids")
 ROTATION = Read(TURNS, TURNS)
 SERVED = Read(SERVED_BY_GROUP, SERVED_BY_GROUP)
 
@@ -337,11 +303,7 @@ class DatabaseFacts:
 
 
 def _rows_of(session: Session, read: Read, values: dict[str, Any]) -> list[Any]:
-    connection = session.connection()
-    if sqlite_of(connection) is None:
-        return run(connection, read.general, values)
-    lists = {name: msgspec.json.encode(values[name]).decode() for name in read.lists}
-    return run(connection, read.sqlite, {**values, **lists})
+    return read.rows(session.connection(), values)
 
 
 @cache
@@ -369,7 +331,7 @@ def _prefetch_query(by_email: bool, by_phone: bool, known: bool) -> Read:
         _previous_owner(by_email, by_phone, known).scalar_subquery().label("previous"),
     ).subquery()
     looked_back = and_(
-        Offer.lead_id == bindparam("lead_id"), Offer.status.in_(_constants(LOOKED_BACK))
+        Offer.lead_id == bindparam("lead_id"), Offer.status.in_(constants(LOOKED_BACK))
     )
     query = select(
         head.c.version, head.c.previous, Offer.agent_id, Offer.status, Offer.withdrawn_reason

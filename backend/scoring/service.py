@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.db import as_utc
+from backend.direct import IdList, Read
 from backend.errors import BadInput, NotFound
 from backend.roster import service as roster
 from backend.scoring import advice, model
@@ -295,14 +297,18 @@ async def reachability(session: AsyncSession, agent_ids: Iterable[str]) -> dict[
 
 
 # Agents' own evidence and their peer groups' pooled evidence, in one read.
-EVIDENCE = union_all(
-    select(literal_column("'agent'"), AgentEvidence.agent_id, AgentEvidence.stats).where(
-        AgentEvidence.agent_id.in_(bindparam("agent_ids", expanding=True))
-    ),
-    select(literal_column("'group'"), GroupEvidence.key, GroupEvidence.stats).where(
-        GroupEvidence.key.in_(bindparam("group_keys", expanding=True))
-    ),
-)
+def _evidence_of(ids: IdList) -> CompoundSelect[Any]:
+    return union_all(
+        select(literal_column("'agent'"), AgentEvidence.agent_id, AgentEvidence.stats).where(
+            AgentEvidence.agent_id.in_(ids("agent_ids"))
+        ),
+        select(literal_column("'group'"), GroupEvidence.key, GroupEvidence.stats).where(
+            GroupEvidence.key.in_(ids("group_keys"))
+        ),
+    )
+
+
+EVIDENCE = Read.of(_evidence_of, "agent_ids", "group_keys")
 UNREACHABLE = select(AgentEvidence.agent_id).where(
     AgentEvidence.agent_id.in_(bindparam("agent_ids", expanding=True)),
     AgentEvidence.unreachable_since.is_not(None),
@@ -371,7 +377,7 @@ async def _stored_inputs(
     pooled: dict[str, Stats] = {}
     if agent_ids:
         values = {"agent_ids": agent_ids, "group_keys": sorted(set(groups))}
-        for kind, key, stats in await session.execute(EVIDENCE, values):
+        for kind, key, stats in await session.run_sync(_evidence_rows, values):
             if kind == "agent":
                 own[key] = read(stats)
             else:
@@ -380,6 +386,10 @@ async def _stored_inputs(
     priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups)}
     nothing = read(None)
     return [own.get(i, nothing) for i in agent_ids], list(map(priors.__getitem__, groups))
+
+
+def _evidence_rows(session: Session, values: dict[str, Any]) -> list[Any]:
+    return EVIDENCE.rows(session.connection(), values)
 
 
 async def scores_for(
