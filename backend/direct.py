@@ -59,14 +59,17 @@ class Read:
         """Both forms of the query ``build`` makes with the given way to name a list."""
         return cls(build(_expanding), build(_json_members), lists)
 
-    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
+    def rows(
+        self, connection: Connection, values: Mapping[str, Any], each: Each | None = None
+    ) -> list[Any]:
         if sqlite_of(connection) is None:
-            return run(connection, self.general, values)
+            return run(connection, self.general, values, each)
         texts = {name: msgspec.json.encode(values[name]).decode() for name in self.lists}
-        return run(connection, self.sqlite, {**values, **texts})
+        return run(connection, self.sqlite, {**values, **texts}, each)
 
 
 IdList = Callable[[str], Any]
+Each = Callable[[Any], Any]
 Query = Select[Any] | CompoundSelect[Any]
 
 
@@ -96,15 +99,26 @@ def sqlite_of(connection: Connection) -> sqlite3.Connection | None:
     return None
 
 
-def run(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> list[Any]:
+def run(
+    connection: Connection,
+    statement: Executable,
+    values: Mapping[str, Any],
+    each: Each | None = None,
+) -> list[Any]:
     """The rows ``statement`` answers (none for a write): straight through SQLite's driver
-    inside a transaction, through SQLAlchemy otherwise."""
+    inside a transaction, through SQLAlchemy otherwise.
+
+    ``each`` turns every row into what the caller keeps as soon as the row is read, so a
+    read of many decoded JSON values never holds them all at once.
+    """
     raw = sqlite_of(connection)
     if raw is None:
         result = connection.execute(statement, values)
-        return list(result.tuples()) if result.returns_rows else []
+        if not result.returns_rows:
+            return []
+        return list(result.tuples()) if each is None else [each(row) for row in result.tuples()]
     assert isinstance(statement, ClauseElement)
-    return prepare(statement, connection.dialect).rows(raw, values)
+    return prepare(statement, connection.dialect).rows(raw, values, each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,15 +132,18 @@ class Prepared:
     # Values written into the statement itself, such as a status compared with a constant.
     fixed: Mapping[str, Any]
 
-    def rows(self, raw: sqlite3.Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def rows(
+        self, raw: sqlite3.Connection, values: Mapping[str, Any], each: Each | None = None
+    ) -> list[Any]:
         started = time.perf_counter_ns() if observers else 0
         parameters = self.parameters(values)
         found = raw.execute(self.sql, parameters).fetchall()
         if observers:
             _tell(self.sql, parameters, started)
-        if not any(self.results):
-            return found
-        return [self._processed(row) for row in found]
+        if any(self.results):
+            processed = self._processed
+            return [processed(row) if each is None else each(processed(row)) for row in found]
+        return found if each is None else [each(row) for row in found]
 
     def write(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         started = time.perf_counter_ns() if observers else 0

@@ -377,19 +377,28 @@ async def _stored_inputs(
     pooled: dict[str, Stats] = {}
     if agent_ids:
         values = {"agent_ids": agent_ids, "group_keys": sorted(set(groups))}
-        for kind, key, stats in await session.run_sync(_evidence_rows, values):
+        for kind, key, evidence in await session.run_sync(_evidence_rows, values, read):
             if kind == "agent":
-                own[key] = read(stats)
+                own[key] = evidence
             else:
-                pooled[key] = Stats.from_json(stats)
+                pooled[key] = evidence
     moment = _seconds(now)
     priors = {g: model.team_prior(pooled.get(g), moment, config) for g in set(groups)}
     nothing = read(None)
     return [own.get(i, nothing) for i in agent_ids], list(map(priors.__getitem__, groups))
 
 
-def _evidence_rows(session: Session, values: dict[str, Any]) -> list[Any]:
-    return EVIDENCE.rows(session.connection(), values)
+def _evidence_rows(
+    session: Session, values: dict[str, Any], read: Callable[[dict[str, Any] | None], Any]
+) -> list[tuple[str, str, Any]]:
+    """(kind, key, evidence) rows, each agent's statistics made by ``read`` as its row is
+    fetched and each group's as ``Stats``."""
+
+    def made(row: tuple[str, str, Any]) -> tuple[str, str, Any]:
+        kind, key, stats = row
+        return kind, key, read(stats) if kind == "agent" else Stats.from_json(stats)
+
+    return EVIDENCE.rows(session.connection(), values, made)
 
 
 async def scores_for(
