@@ -98,7 +98,9 @@ def create_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(BEGIN)
+        driver = conn.connection.driver_connection
+        if not (isinstance(driver, _SQLiteConnection) and driver.begin_at_once()):
+            conn.exec_driver_sql(BEGIN)
 
     return engine
 
@@ -139,6 +141,21 @@ class _SQLiteConnection(aiosqlite.Connection):
                     raise
                 logger.debug("sqlite write lock held elsewhere; waiting in the worker thread")
         return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def begin_at_once(self) -> bool:
+        """Begin a transaction in the caller's thread if no other process holds the write
+        lock; False when one does (or the connection is not open), so the caller goes
+        through ``_execute``, which waits in the worker thread."""
+        connection = self._connection
+        if not self._running or connection is None or connection.in_transaction:
+            return False
+        try:
+            _without_waiting(connection, connection.execute, BEGIN)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+            return False
+        return True
 
     async def close(self) -> None:
         # Closed last, this connection checkpoints the whole log into the database file.

@@ -41,7 +41,7 @@ from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any] | None
 # Told of every statement run here: its text, its (first row's) values, nanoseconds taken.
-Observer = Callable[[str, tuple[Any, ...], int], None]
+Observer = Callable[[str, Sequence[Any], int], None]
 observers: list[Observer] = []
 
 
@@ -127,7 +127,8 @@ class Prepared:
 
     sql: str
     names: tuple[str, ...]
-    binds: tuple[Processor, ...]
+    # The positions whose values go through a bind processor, with the processor.
+    binds: tuple[tuple[int, Callable[[Any], Any]], ...]
     results: tuple[Processor, ...]
     # Values written into the statement itself, such as a status compared with a constant.
     fixed: Mapping[str, Any]
@@ -162,13 +163,13 @@ class Prepared:
         assert key is not None, "an INSERT always sets the last row id"
         return key
 
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        fixed = self.fixed
-        given = [values[name] if name in values else fixed[name] for name in self.names]
-        return tuple(
-            value if bind is None else bind(value)
-            for bind, value in zip(self.binds, given, strict=True)
-        )
+    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
+        if self.fixed:
+            values = {**self.fixed, **values}
+        given = [values[name] for name in self.names]
+        for at, bind in self.binds:
+            given[at] = bind(given[at])
+        return given
 
     def _processed(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(
@@ -177,7 +178,7 @@ class Prepared:
         )
 
 
-def _tell(sql: str, parameters: tuple[Any, ...], started: int) -> None:
+def _tell(sql: str, parameters: Sequence[Any], started: int) -> None:
     spent = time.perf_counter_ns() - started
     for observer in observers:
         observer(sql, parameters, spent)
@@ -208,7 +209,8 @@ def _compile(statement: ClauseElement, dialect: Dialect, column_keys: list[str] 
     if any(bind.expanding for bind in compiled.binds.values()):
         raise ValueError("a statement run directly cannot expand IN lists")
     names = tuple(compiled.positiontup)
-    binds = tuple(_bind_processor(compiled, name, dialect) for name in names)
+    processors = [_bind_processor(compiled, name, dialect) for name in names]
+    binds = tuple((at, bind) for at, bind in enumerate(processors) if bind is not None)
     fixed = {name: bind.effective_value for name, bind in compiled.binds.items()
              if bind.value is not None}  # fmt: skip
     selected = getattr(statement, "selected_columns", ())

@@ -683,7 +683,7 @@ class StatementLog:
         spent = time.perf_counter_ns() - conn.info.pop("bench_started_ns")
         self._record(statement, params, spent)
 
-    def _direct(self, statement: str, params: tuple[Any, ...], spent: int) -> None:
+    def _direct(self, statement: str, params: Sequence[Any], spent: int) -> None:
         self._record(statement, params, spent)
 
     def _record(self, statement: str, params: Any, spent: int) -> None:
