@@ -137,23 +137,22 @@ class _SQLiteConnection(aiosqlite.Connection):
             try:
                 return _without_waiting(connection, fn, *args, **kwargs)
             except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes too
                     raise
                 logger.debug("sqlite write lock held elsewhere; waiting in the worker thread")
         return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     def begin_at_once(self) -> bool:
         """Begin a transaction in the caller's thread if no other process holds the write
-        lock; False when one does (or the connection is not open), so the caller goes
-        through ``_execute``, which waits in the worker thread."""
+        lock. False otherwise (lock held, connection not open, any error): the caller then
+        begins through SQLAlchemy and ``_execute``, which waits for a held lock and reports
+        any other error as SQLAlchemy does."""
         connection = self._connection
         if not self._running or connection is None or connection.in_transaction:
             return False
         try:
             _without_waiting(connection, connection.execute, BEGIN)
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
+        except sqlite3.Error:
             return False
         return True
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    exc,
     func,
     literal,
     select,
@@ -138,7 +140,8 @@ class Prepared:
     ) -> list[Any]:
         started = time.perf_counter_ns() if observers else 0
         parameters = self.parameters(values)
-        found = raw.execute(self.sql, parameters).fetchall()
+        with _as_sqlalchemy_error(self.sql, parameters):
+            found = raw.execute(self.sql, parameters).fetchall()
         if observers:
             _tell(self.sql, parameters, started)
         if any(self.results):
@@ -149,7 +152,8 @@ class Prepared:
     def write(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         started = time.perf_counter_ns() if observers else 0
         parameters = [self.parameters(values) for values in rows]
-        raw.executemany(self.sql, parameters)
+        with _as_sqlalchemy_error(self.sql, parameters):
+            raw.executemany(self.sql, parameters)
         if observers:
             _tell(self.sql, parameters[0], started)
 
@@ -157,7 +161,8 @@ class Prepared:
         """One row written; answers the key SQLite generated for it."""
         started = time.perf_counter_ns() if observers else 0
         parameters = self.parameters(values)
-        key = raw.execute(self.sql, parameters).lastrowid
+        with _as_sqlalchemy_error(self.sql, parameters):
+            key = raw.execute(self.sql, parameters).lastrowid
         if observers:
             _tell(self.sql, parameters, started)
         assert key is not None, "an INSERT always sets the last row id"
@@ -178,13 +183,25 @@ class Prepared:
         )
 
 
+@contextmanager
+def _as_sqlalchemy_error(sql: str, parameters: Any) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy raises them, so that callers catch the same
+    ``IntegrityError`` on every database."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
+
+
 def _tell(sql: str, parameters: Sequence[Any], started: int) -> None:
     spent = time.perf_counter_ns() - started
     for observer in observers:
         observer(sql, parameters, spent)
 
 
-_prepared: WeakKeyDictionary[ClauseElement, dict[tuple[str, ...], Prepared]] = WeakKeyDictionary()
+_prepared: WeakKeyDictionary[ClauseElement, dict[tuple[Dialect, tuple[str, ...]], Prepared]] = (
+    WeakKeyDictionary()
+)
 
 
 def prepare(
@@ -196,7 +213,7 @@ def prepare(
     it with ``json_each``, or a fixed list as one literal per value.
     """
     kept = _prepared.setdefault(statement, {})
-    key = tuple(column_keys)
+    key = (dialect, tuple(column_keys))
     found = kept.get(key)
     if found is None:
         found = kept[key] = _compile(statement, dialect, list(column_keys) or None)
@@ -213,6 +230,9 @@ def _compile(statement: ClauseElement, dialect: Dialect, column_keys: list[str] 
     binds = tuple((at, bind) for at, bind in enumerate(processors) if bind is not None)
     fixed = {name: bind.effective_value for name, bind in compiled.binds.items()
              if bind.value is not None}  # fmt: skip
+    if column_keys is not None and (unnamed := set(names) - fixed.keys() - set(column_keys)):
+        # SQLAlchemy would fill these defaults in at execution; rows written here name all.
+        raise ValueError(f"columns left to their defaults: {', '.join(sorted(unnamed))}")
     selected = getattr(statement, "selected_columns", ())
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                     for column in selected)  # fmt: skip

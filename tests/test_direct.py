@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, func, insert, literal, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.direct import observers, prepare, run, sqlite_of
@@ -127,3 +128,23 @@ def test_prepare_refuses_a_list_it_would_have_to_expand() -> None:
 
     with pytest.raises(ValueError, match="cannot expand IN lists"):
         prepare(query, sqlite.dialect())
+
+
+def _rule_for_a_missing_escalation(session: Session) -> None:
+    insert_rows(session.connection(), Rule, [_rule(4, escalate_to_rule_id="no-such-rule")])
+
+
+async def test_a_refused_direct_write_raises_sqlalchemys_integrity_error(sessions: Any) -> None:
+    async with sessions() as session:
+        with pytest.raises(IntegrityError):
+            await session.run_sync(_rule_for_a_missing_escalation)
+        await session.rollback()
+
+        assert (await session.scalars(select(Rule))).all() == []
+
+
+def test_prepare_refuses_an_insert_that_leaves_defaults_to_sqlalchemy() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    with pytest.raises(ValueError, match=r"left to their defaults: .*priority"):
+        prepare(insert(Rule), sqlite.dialect(), ("id", "name"))

@@ -394,6 +394,9 @@ def _evidence_rows(
     """(kind, key, evidence) rows, each agent's statistics made by ``read`` as its row is
     fetched and each group's as ``Stats``."""
 
+    if session.autoflush:
+        session.flush()  # as a query through the session would; a clean session returns at once
+
     def made(row: tuple[str, str, Any]) -> tuple[str, str, Any]:
         kind, key, stats = row
         return kind, key, read(stats) if kind == "agent" else Stats.from_json(stats)
