@@ -202,11 +202,11 @@ async def _candidates(
         delegates.update({i: in_pool[i] for i in wanted & in_pool.keys()})
         stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
 
-    ruled_out = judgement.ruled_out
-    # A delegate takes the absent agent's leads: their availability, the absent one's fit.
     judged: list[tuple[RosterAgent, RosterAgent, RosterAgent | None, list[str]]]
-    judged = [(a, a, None, ruled_out(a.id, a.profile, a.profile)) for a in pool]
+    judged = [(a, a, None, reasons) for a, reasons in zip(pool, judgement.pool(pool), strict=True)]
     if stand_ins:
+        # A delegate takes the absent agent's leads: their availability, the absent one's fit.
+        ruled_out = judgement.ruled_out
         judged += [(d, a, a, ruled_out(d.id, d.profile, a.profile)) for d, a in stand_ins]
         # A delegate from the same pool who may take the lead as themselves needs no second seat.
         own_right = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -442,3 +443,21 @@ def test_judgement_judges_a_shared_fit_once_and_gives_each_agent_its_own_reasons
     assert ana.fit is bea.fit and bea.schedule is cai.schedule
     assert again == misfit
     assert for_bea == ["inactive", *misfit, "declined this lead before"]
+
+
+def test_judgement_of_a_pool_answers_each_agents_reasons_in_order() -> None:
+    fit: dict[str, Any] = {"territories": [{"country": "BR"}], "products": ["solar"]}
+    pool = [
+        SimpleNamespace(id="ana", profile=AgentProfile.of(FakeAgent(**fit))),
+        SimpleNamespace(id="bea", profile=AgentProfile.of(FakeAgent(**fit, active=False))),
+        SimpleNamespace(id="cai", profile=AgentProfile.of(FakeAgent())),
+    ]
+    lead = LeadView.of(FakeLead(country="US", region="CA", postal_code="94105", product="wind"))
+    judgement = Judgement(lead, Clock(NOON), {"cai": History(expired=True)})
+
+    judged = judgement.pool(pool)
+    judged[0].append("changed by the caller")
+
+    misfit = ["territory does not cover US/CA/94105", "does not handle product wind"]
+    assert judged[1:] == [["inactive", *misfit], ["let this lead expire before"]]
+    assert judgement.pool(pool[:1]) == [misfit]
