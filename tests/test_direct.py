@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, func, insert, literal, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.direct import observers, prepare, run, sqlite_of
+from backend.direct import Read, constants, observers, prepare, sqlite_of
 from backend.inserts import insert_rows
 from backend.pursuit.models import LeadEvent
 from backend.routing.models import Rule
@@ -64,23 +64,27 @@ async def test_a_row_written_directly_is_stored_as_sqlalchemy_stores_it(sessions
     ]
 
 
-def _read_rules(session: Session) -> list[Any]:
-    ids = select(func.json_each(bindparam("ids")).table_valued("value").c.value)
-    query = select(Rule.id, Rule.created_at, Rule.active).where(
-        Rule.id.in_(ids),
-        Rule.strategy.in_([literal("round_robin"), literal("score")]),
+def _rules_in(ids: Any) -> Any:
+    return select(Rule.id, Rule.created_at, Rule.active).where(
+        Rule.id.in_(ids("ids")),
+        Rule.strategy.in_(constants(("round_robin", "score"))),
         Rule.created_at <= bindparam("until", type_=Rule.created_at.type),
     )
-    return run(session.connection(), query, {"ids": '["rule-1", "rule-2"]', "until": AT})
 
 
-async def test_rows_read_directly_pass_through_result_processing(sessions: Any) -> None:
+RULES_IN = Read.of(_rules_in, "ids")
+
+
+def _read_rules(session: Session) -> list[Any]:
+    values = {"ids": ["rule-1", "rule-2", "rule-2", "no-such-rule"], "until": AT}
+    return RULES_IN.rows(session.connection(), values)
+
+
+async def test_a_read_with_a_list_answers_alike_on_every_database(sessions: Any) -> None:
     async with sessions() as session:
         await session.run_sync(_write_two_rules)
-
-        if session.bind.dialect.name != "sqlite":
-            pytest.skip("json_each is SQLite's; other databases read through SQLAlchemy")
         rows = await session.run_sync(_read_rules)
+        await session.rollback()
 
     assert sorted(rows) == [("rule-1", AT, True), ("rule-2", AT, False)]
 
