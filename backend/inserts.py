@@ -81,8 +81,8 @@ def _insert_rows(connection: Connection, table: Table, group: list[Base]) -> Non
 
 
 def insert_rows(connection: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Plain rows keyed by column name, every row naming the same columns, written to
-    ``table``; on SQLite straight through the driver."""
+    """Plain rows keyed by column name, every row naming the same columns, written to the
+    model's table; on SQLite straight through the driver."""
     if not rows:
         return
     table: Table = model.__table__  # type: ignore[assignment]
