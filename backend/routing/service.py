@@ -203,11 +203,12 @@ async def _candidates(
         stand_ins = [(delegates[a.delegate_id], a) for a in absent if a.delegate_id in delegates]
 
     judged: list[tuple[RosterAgent, RosterAgent, RosterAgent | None, list[str]]]
-    judged = [(a, a, None, reasons) for a, reasons in zip(pool, judgement.pool(pool), strict=True)]
+    reasons = judgement.each((a.id, a.profile, a.profile) for a in pool)
+    judged = [(a, a, None, why) for a, why in zip(pool, reasons, strict=True)]
     if stand_ins:
         # A delegate takes the absent agent's leads: their availability, the absent one's fit.
-        ruled_out = judgement.ruled_out
-        judged += [(d, a, a, ruled_out(d.id, d.profile, a.profile)) for d, a in stand_ins]
+        reasons = judgement.each((d.id, d.profile, a.profile) for d, a in stand_ins)
+        judged += [(d, a, a, why) for (d, a), why in zip(stand_ins, reasons, strict=True)]
         # A delegate from the same pool who may take the lead as themselves needs no second seat.
         own_right = {
             agent.id for agent, _, stand_in, reasons in judged if not stand_in and not reasons

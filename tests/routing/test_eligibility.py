@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -445,19 +444,20 @@ def test_judgement_judges_a_shared_fit_once_and_gives_each_agent_its_own_reasons
     assert for_bea == ["inactive", *misfit, "declined this lead before"]
 
 
-def test_judgement_of_a_pool_answers_each_agents_reasons_in_order() -> None:
+def test_judgement_of_many_seats_answers_each_seats_reasons_in_order() -> None:
     fit: dict[str, Any] = {"territories": [{"country": "BR"}], "products": ["solar"]}
-    pool = [
-        SimpleNamespace(id="ana", profile=AgentProfile.of(FakeAgent(**fit))),
-        SimpleNamespace(id="bea", profile=AgentProfile.of(FakeAgent(**fit, active=False))),
-        SimpleNamespace(id="cai", profile=AgentProfile.of(FakeAgent())),
-    ]
+    profiles = {
+        "ana": AgentProfile.of(FakeAgent(**fit)),
+        "bea": AgentProfile.of(FakeAgent(**fit, active=False)),
+        "cai": AgentProfile.of(FakeAgent()),
+    }
+    pool = [(agent_id, profile, profile) for agent_id, profile in profiles.items()]
     lead = LeadView.of(FakeLead(country="US", region="CA", postal_code="94105", product="wind"))
     judgement = Judgement(lead, Clock(NOON), {"cai": History(expired=True)})
 
-    judged = judgement.pool(pool)
+    judged = judgement.each(pool)
     judged[0].append("changed by the caller")
 
     misfit = ["territory does not cover US/CA/94105", "does not handle product wind"]
     assert judged[1:] == [["inactive", *misfit], ["let this lead expire before"]]
-    assert judgement.pool(pool[:1]) == [misfit]
+    assert judgement.each(pool[:1]) == [misfit]
