@@ -10,6 +10,7 @@ from typing import Any
 
 from backend.db import as_utc
 from backend.reports.service import Summary
+from backend.routing.strategies import shown_records
 
 MISSING = "—"
 
@@ -172,4 +173,5 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "data_pairs": data_pairs,
     "actor": actor,
     "score": score,
+    "shown_candidates": shown_records,
 }

@@ -40,6 +40,7 @@ from backend.roster.service import agent_names
 from backend.routing.health import RuleHealth, rule_health
 from backend.routing.replay import ReplayReport, parse_proposal, proposal_json, replay
 from backend.routing.service import list_rules
+from backend.routing.strategies import shown_records
 from backend.scoring import service as scoring
 from backend.scoring.service import Reachability, Standing, TrendPoint
 
@@ -324,10 +325,11 @@ def _decision_step(decision: Any, journey: LeadJourney) -> Step:
         ("trigger", decision.trigger),
         ("strategy", decision.strategy or "—"),
     ]
-    for candidate in decision.candidates or []:
-        if candidate.get("agent_id") == decision.agent_id:
+    candidates = shown_records(decision.candidates)
+    for candidate in candidates:
+        if candidate["agent_id"] == decision.agent_id:
             details.append(("why this rep", _why(candidate)))
-    passed = sum(1 for c in decision.candidates or [] if not c.get("eligible"))
+    passed = sum(1 for c in candidates if not c["eligible"])
     if passed:
         details.append(("filtered out", str(passed)))
     said = formatting.without_user_ids(decision.explanation)

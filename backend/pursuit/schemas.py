@@ -10,6 +10,7 @@ import msgspec
 from backend.intake.models import Inquiry
 from backend.pursuit.models import Activity, Lead, LeadEvent, Offer
 from backend.routing.models import Decision
+from backend.routing.strategies import shown_records
 
 
 class DeclineIn(msgspec.Struct):
@@ -52,7 +53,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "rule_id": decision.rule_id,
         "strategy": decision.strategy,
         "agent_id": decision.agent_id,
-        "candidates": decision.candidates,
+        "candidates": shown_records(decision.candidates),
         "rules_tried": decision.rules_tried,
         "explanation": decision.explanation,
     }

@@ -28,7 +28,7 @@ from backend.roster.models import Agent
 from backend.routing import service as routing
 from backend.routing.models import Decision, Rule
 from backend.routing.records import RosterAgent, RoutingRule
-from backend.routing.strategies import candidate_records
+from backend.routing.strategies import stored_records
 from backend.scoring import service as scoring
 
 logger = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ async def route_lead(
         rule_id=choice.rule.id if choice.rule else None,
         strategy=choice.rule.strategy if choice.rule else None,
         agent_id=choice.agent.id if choice.agent else None,
-        candidates=candidate_records(choice.candidates),
+        candidates=stored_records(choice.candidates),
         rules_tried=choice.rules_tried,
         explanation=choice.explanation,
     )

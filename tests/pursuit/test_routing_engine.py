@@ -15,6 +15,7 @@ from backend.pursuit import service
 from backend.pursuit.models import Offer
 from backend.roster.service import create_partner, create_team, update_agent
 from backend.routing import service as routing_service
+from backend.routing.strategies import shown_records
 from tests.factories import (
     Client,
     add_agent,
@@ -97,9 +98,9 @@ async def test_unassigned_decision_keeps_the_filtered_out_candidates(sessions: S
         journey = await service.journey(session, result.lead.id)
 
     [decision] = journey["decisions"]
-    assert [(c["agent_id"], c["eligible"], c["reasons"]) for c in decision.candidates] == [
-        (ana, False, ["inactive"])
-    ]
+    assert [
+        (c["agent_id"], c["eligible"], c["reasons"]) for c in shown_records(decision.candidates)
+    ] == [(ana, False, ["inactive"])]
 
 
 async def test_escalation_of_two_steps_ends_in_the_manager_queue(
@@ -191,7 +192,7 @@ async def test_preferred_tier_first_and_the_next_only_when_none_is_eligible(
     assert (
         decision.explanation == "All: Gold chosen, next in the round-robin rotation; tier 1 first"
     )
-    assert [(c["name"], c["held_back"], c["rank"]) for c in decision.candidates] == [
+    assert [(c["name"], c["held_back"], c["rank"]) for c in shown_records(decision.candidates)] == [
         ("Silver", "tier 2 waits while a tier 1 agent is eligible", None),
         ("Gold", None, 1),
     ]
@@ -255,7 +256,7 @@ async def test_weighted_round_robin_with_weights_and_a_daily_cap(sessions: Sessi
     h, li = heavy, light
     assert today == [h, li, h, h, h, li, li, li]
     assert capped.offer.agent_id == light
-    assert journey["decisions"][0].candidates[0]["reasons"] == [
+    assert shown_records(journey["decisions"][0].candidates)[0]["reasons"] == [
         "reached the daily cap (4 of 4 leads today)"
     ]
     assert tomorrow.offer.agent_id == heavy
@@ -295,7 +296,7 @@ async def test_agent_value_band_source_and_campaign_filter_the_pool(sessions: Se
         journey = await service.journey(session, result.lead.id)
 
     assert result.offer.agent_id == anyone
-    assert [c["reasons"] for c in journey["decisions"][0].candidates] == [
+    assert [c["reasons"] for c in shown_records(journey["decisions"][0].candidates)] == [
         ["takes only leads worth under 5000 (this one 8000)"],
         ["does not take leads from source web"],
         ["does not take leads from campaign autumn"],
@@ -338,7 +339,10 @@ async def test_returning_prospect_goes_back_to_their_previous_owner(sessions: Se
     assert decision.explanation == (
         "All: A chosen, the prospect's previous owner, who is eligible again"
     )
-    assert [(c["agent_id"], c["rank"]) for c in decision.candidates] == [(a, 1), (b, None)]
+    assert [(c["agent_id"], c["rank"]) for c in shown_records(decision.candidates)] == [
+        (a, 1),
+        (b, None),
+    ]
 
 
 async def test_returning_prospect_whose_owner_is_away_takes_the_rotation(
@@ -381,7 +385,9 @@ async def test_out_of_office_agent_hands_leads_to_the_delegate(sessions: Session
     assert decision.explanation == (
         "Brazil: Dora (for Ana, out of office) chosen, next in the round-robin rotation"
     )
-    assert [(c["agent_id"], c["reasons"], c["delegate_for"]) for c in decision.candidates] == [
+    assert [
+        (c["agent_id"], c["reasons"], c["delegate_for"]) for c in shown_records(decision.candidates)
+    ] == [
         (away, ["out of office until 2026-06-02T12:00:00+00:00"], None),
         (stand_in, [], away),
     ]
@@ -407,7 +413,9 @@ async def test_delegate_in_the_same_pool_stands_in_where_only_the_absent_one_fit
 
     assert during.offer.agent_id == yan
     [decision] = journey["decisions"]
-    assert [(c["agent_id"], c["reasons"], c["delegate_for"]) for c in decision.candidates] == [
+    assert [
+        (c["agent_id"], c["reasons"], c["delegate_for"]) for c in shown_records(decision.candidates)
+    ] == [
         (zed, ["territory does not cover BR/SP/01310-100"], None),
         (yan, ["territory does not cover BR/SP/01310-100"], None),
         (uma, ["out of office until 2026-06-02T12:00:00+00:00"], None),
@@ -434,7 +442,9 @@ async def test_delegate_who_fits_in_their_own_right_is_offered_the_lead_once(
 
     [decision] = journey["decisions"]
     assert [o.agent_id for o in journey["offers"]] == [yan]
-    assert [(c["agent_id"], c["reasons"], c["delegate_for"]) for c in decision.candidates] == [
+    assert [
+        (c["agent_id"], c["reasons"], c["delegate_for"]) for c in shown_records(decision.candidates)
+    ] == [
         (yan, [], None),
         (uma, ["out of office until 2026-06-02T12:00:00+00:00"], None),
         (yan, ["already a candidate in their own right"], uma),
@@ -478,7 +488,7 @@ async def test_contact_timeout_reminds_the_owner_then_routes_on(sessions: Sessio
     ]
     decision = journey["decisions"][1]
     assert decision.trigger == "contact_timeout"
-    assert decision.candidates[0]["reasons"] == [
+    assert shown_records(decision.candidates)[0]["reasons"] == [
         "held this lead without contacting the prospect in time"
     ]
 

@@ -13,6 +13,8 @@ from backend.routing.strategies import (
     hold_back_by_fair_share,
     hold_back_lower_tiers,
     rank,
+    shown_records,
+    stored_records,
 )
 
 
@@ -244,3 +246,113 @@ def test_weighted_round_robin_returning_agent_is_not_flooded() -> None:
     winners = rotate("weighted_round_robin", running, 6, turns)
 
     assert winners == ["c", "a", "b", "c", "a", "b"]
+
+
+# How a decision stores its candidates
+
+
+def test_a_stored_candidate_keeps_only_what_differs_from_the_defaults() -> None:
+    out = candidate("out", load=0, reasons=("outside working hours",))
+    out.load = None
+    partner = candidate("partner", tier=2, group="p1", load=3, score=61.5)
+    partner.rank = 1
+    held = candidate("held", load=0)
+    held.held_back = "their company is ahead of its fair share"
+    stand_in = candidate("stand-in", load=2)
+    stand_in.delegate_for = Agent(id="away", name="Away")
+
+    stored = stored_records([out, partner, held, stand_in])
+
+    assert stored == [
+        {"agent_id": "out", "name": "out", "reasons": ["outside working hours"]},
+        {
+            "agent_id": "partner",
+            "name": "partner",
+            "rank": 1,
+            "load": 3,
+            "score": 61.5,
+            "tier": 2,
+            "partner_id": "p1",
+        },
+        {
+            "agent_id": "held",
+            "name": "held",
+            "held_back": "their company is ahead of its fair share",
+            "load": 0,
+        },
+        {"agent_id": "stand-in", "name": "stand-in", "load": 2, "delegate_for": "away"},
+    ]
+    assert shown_records(stored) == [
+        {
+            "agent_id": "out",
+            "name": "out",
+            "eligible": False,
+            "reasons": ["outside working hours"],
+            "held_back": None,
+            "rank": None,
+            "load": None,
+            "score": None,
+            "tier": 1,
+            "partner_id": None,
+            "delegate_for": None,
+        },
+        {
+            "agent_id": "partner",
+            "name": "partner",
+            "eligible": True,
+            "reasons": [],
+            "held_back": None,
+            "rank": 1,
+            "load": 3,
+            "score": 61.5,
+            "tier": 2,
+            "partner_id": "p1",
+            "delegate_for": None,
+        },
+        {
+            "agent_id": "held",
+            "name": "held",
+            "eligible": True,
+            "reasons": [],
+            "held_back": "their company is ahead of its fair share",
+            "rank": None,
+            "load": 0,
+            "score": None,
+            "tier": 1,
+            "partner_id": None,
+            "delegate_for": None,
+        },
+        {
+            "agent_id": "stand-in",
+            "name": "stand-in",
+            "eligible": True,
+            "reasons": [],
+            "held_back": None,
+            "rank": None,
+            "load": 2,
+            "score": None,
+            "tier": 1,
+            "partner_id": None,
+            "delegate_for": "away",
+        },
+    ]
+
+
+def test_candidates_stored_whole_are_shown_unchanged() -> None:
+    whole = {
+        "agent_id": "a",
+        "name": "Ana",
+        "eligible": True,
+        "reasons": [],
+        "held_back": None,
+        "rank": 1,
+        "load": 0,
+        "score": None,
+        "tier": 1,
+        "partner_id": None,
+        "delegate_for": None,
+    }
+
+    assert shown_records([whole]) == [whole]
+    assert list(shown_records([whole])[0]) == list(whole)
+    assert shown_records(None) == []
