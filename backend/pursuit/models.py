@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, IdMixin, utcnow
@@ -49,14 +49,21 @@ class Lead(IdMixin, Base):
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The prospect's earlier, closed lead when this one started as their return.
-    previous_lead_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    previous_lead_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class Offer(IdMixin, Base):
     __tablename__ = "offers"
     __table_args__ = (
         Index("ix_offers_status_expires", "status", "expires_at"),
-        Index("ix_offers_status_contact_due", "status", "contact_due_at"),
+        # Only offers with a contact deadline, which they get when accepted.
+        Index(
+            "ix_offers_status_contact_due",
+            "status",
+            "contact_due_at",
+            sqlite_where=text("contact_due_at IS NOT NULL"),
+            postgresql_where=text("contact_due_at IS NOT NULL"),
+        ),
         Index("ix_offers_agent_offered", "agent_id", "offered_at"),
     )
 
@@ -69,7 +76,7 @@ class Offer(IdMixin, Base):
     offered_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     contact_timeout_s: Mapped[int] = mapped_column(default=86400)
-    broadcast_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    broadcast_id: Mapped[str | None] = mapped_column(String(32))
     contact_due_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
