@@ -31,7 +31,10 @@ NAMING = {
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-CHECKPOINT_PAUSE_S = 0.1  # between background checkpoints, so one copies many commits
+# Between background checkpoints. Short, so each copies a few commits' pages and slows the
+# decisions running beside it little; not nil, so the log is sometimes all copied when a
+# commit comes and starts over from its beginning instead of growing.
+CHECKPOINT_PAUSE_S = 0.02
 # SQLite's own checkpoint inside a commit stays as a backstop at ten times its default.
 BACKSTOP_PAGES = 10_000
 BUSY_TIMEOUT_MS = 30_000
