@@ -536,7 +536,19 @@ async def test_lead_shows_why_this_rep_with_candidates_ranks_and_scores(
         False,
         ["does not handle product solar"],
     )
-    assert (by_agent[ana]["rank"], by_agent[ana]["score"]) == (None, None)
+    assert by_agent[ana] == {
+        "agent_id": ana,
+        "name": "Ana",
+        "eligible": False,
+        "reasons": ["does not handle product solar"],
+        "held_back": None,
+        "rank": None,
+        "load": None,
+        "score": None,
+        "tier": 1,
+        "partner_id": None,
+        "delegate_for": None,
+    }
     assert (by_agent[chosen]["rank"], by_agent[other]["rank"]) == (1, 2)
     assert by_agent[chosen]["score"] >= by_agent[other]["score"]
     assert first_decision["explanation"] == (
