@@ -32,10 +32,11 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Between background checkpoints. Short, so each copies a few commits' pages and slows the
-# decisions running beside it little; not nil, so the log is sometimes all copied when a
-# commit comes and starts over from its beginning instead of growing.
+# decisions running beside it little. Not nil: under a steady stream of commits only the
+# backstop below starts the log over, and it needs the checkpoint lock free when it comes.
 CHECKPOINT_PAUSE_S = 0.02
-# SQLite's own checkpoint inside a commit stays as a backstop at ten times its default.
+# SQLite's own checkpoint inside a commit stays as a backstop at ten times its default. It
+# copies what the thread has not yet, and the log starts over after it.
 BACKSTOP_PAGES = 10_000
 BUSY_TIMEOUT_MS = 30_000
 BEGIN = "BEGIN IMMEDIATE"

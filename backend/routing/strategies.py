@@ -69,7 +69,7 @@ def stored_records(candidates: list[Candidate]) -> list[dict[str, Any]]:
     """Every candidate as its decision stores it: only what differs from the defaults.
 
     A decision judges up to hundreds of agents and most fields of most candidates hold
-    their default: leaving those out makes the row about 40% smaller. Built in
+    their default: leaving those out makes the candidates' JSON about 40% smaller. Built in
     one pass, the cheapest form for large pools; ``shown_records`` restores the rest.
     """
     records = []
