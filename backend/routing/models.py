@@ -39,6 +39,7 @@ class Decision(IdMixin, Base):
     rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"))
     strategy: Mapped[str | None] = mapped_column(String(32))
     agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    # Stored compactly (strategies.stored_records); read through strategies.shown_records.
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     rules_tried: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     explanation: Mapped[str] = mapped_column(Text, default="")
