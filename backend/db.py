@@ -244,7 +244,7 @@ def ensure_sqlite_dir(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def upgrade_database(url: str) -> None:
+def upgrade_database(url: str, revision: str = "head") -> None:
     """Apply pending Alembic migrations; call from synchronous code or a worker thread."""
     from alembic import command
     from alembic.config import Config
@@ -253,4 +253,4 @@ def upgrade_database(url: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)

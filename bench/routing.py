@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend import direct
 from backend.db import create_engine, session_factory, upgrade_database
 from backend.pursuit.models import Lead, Offer
-from backend.pursuit.service import open_lead
+from backend.pursuit.service import chase_overdue_contacts, open_lead
 from backend.roster.models import Agent, Partner, Team
 from backend.routing.models import Decision, Rotation, Rule
 from backend.routing.snapshot import snapshot
@@ -533,6 +533,9 @@ def history_lead(
         return lead, offers
     offers.append(offer_row(world, lead, agent_id, "accepted", at, rules))
     lead.update(owner_id=agent_id, accepted_at=at)
+    if status == "accepted":
+        # Still open: the sweeper has already moved on any lead whose deadline passed.
+        offers[-1]["contact_due_at"] = START + timedelta(minutes=rng.randint(1, 1440))
     if status in ("contacted", "won", "lost"):
         lead["first_contact_at"] = at + timedelta(hours=1)
     if status in ("won", "lost"):
@@ -836,6 +839,17 @@ def measure_direct_statement(database: Path, count: int) -> dict[str, float]:
     return summary(spent)
 
 
+async def measure_contact_chase(factory: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+    """One sweep of the contact chase with no deadline yet passed, as on most sweeps."""
+
+    async def sweep() -> None:
+        async with factory() as session:
+            if await chase_overdue_contacts(session, now=START):
+                raise RuntimeError("the bench's history holds no overdue contact")
+
+    return summary(await time_each(20, sweep))
+
+
 async def measure_roster_read(factory: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
     """What the first decision after a roster change pays: the snapshot read afresh."""
 
@@ -905,6 +919,7 @@ def report(
     shapes: dict[str, float],
     ceilings: dict[str, Any],
     roster: dict[str, Any],
+    chase: dict[str, float],
     top: list[dict[str, Any]],
 ) -> dict[str, Any]:
     total = summary(decisions.total_ms)
@@ -929,6 +944,7 @@ def report(
         "decision_shapes": shapes,
         "ceilings_ms": ceilings,
         "roster_read_ms": roster,
+        "contact_chase_ms": chase,
         "ratios": {
             "p99_to_goal": total["p99"] / GOAL_P99_MS,
             "p50_in_statements": total["p50"] / ceilings["one_statement"]["p50"],
@@ -987,6 +1003,7 @@ def print_report(data: dict[str, Any]) -> None:
     ):
         print(_row(label, data["ceilings_ms"][key]))
     print(_row(f"roster snapshot ({seeded['agents']:,} + rules)", data["roster_read_ms"]))
+    print(_row("contact chase sweep, none due", data["contact_chase_ms"]))
     print(
         f"goal      p99 {data['decision_ms']['p99']:.1f} ms = {ratios['p99_to_goal']:.1f}x the "
         f"{GOAL_P99_MS:.0f} ms goal; p50 = {ratios['p50_in_statements']:.0f} bare statements = "
@@ -1025,6 +1042,7 @@ async def measure(url: str, database: Path, args: argparse.Namespace) -> dict[st
         shapes = await decision_shapes(factory)
         ceilings = await measure_ceilings(factory, args.ceiling_count)
         roster = await measure_roster_read(factory)
+        chase = await measure_contact_chase(factory)
     finally:
         await engine.dispose()
 
@@ -1033,7 +1051,7 @@ async def measure(url: str, database: Path, args: argparse.Namespace) -> dict[st
     plans = query_plans(database, log, [item["sql"] for item in top])
     for item in top:
         item["plan"] = plans.get(item["sql"])
-    return report(args, seeded, decisions, shapes, ceilings, roster, top)
+    return report(args, seeded, decisions, shapes, ceilings, roster, chase, top)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

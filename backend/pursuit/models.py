@@ -13,6 +13,9 @@ from backend.db import Base, IdMixin, utcnow
 if TYPE_CHECKING:
     from backend.routing.models import Decision
 
+# An accepted offer's contact deadline is open until its owner first makes contact.
+CONTACT_OPEN = "status = 'accepted' AND contact_due_at IS NOT NULL"
+
 
 class Lead(IdMixin, Base):
     __tablename__ = "leads"
@@ -56,13 +59,14 @@ class Offer(IdMixin, Base):
     __tablename__ = "offers"
     __table_args__ = (
         Index("ix_offers_status_expires", "status", "expires_at"),
-        # Only offers with a contact deadline, which they get when accepted.
+        # The contact chase's list: held offers whose owner has yet to make contact.
+        # status leads it so the planner, which keeps no statistics, prefers this index.
         Index(
             "ix_offers_status_contact_due",
             "status",
             "contact_due_at",
-            sqlite_where=text("contact_due_at IS NOT NULL"),
-            postgresql_where=text("contact_due_at IS NOT NULL"),
+            sqlite_where=text(CONTACT_OPEN),
+            postgresql_where=text(CONTACT_OPEN),
         ),
         Index("ix_offers_agent_offered", "agent_id", "offered_at"),
     )
@@ -77,6 +81,7 @@ class Offer(IdMixin, Base):
     expires_at: Mapped[datetime]
     contact_timeout_s: Mapped[int] = mapped_column(default=86400)
     broadcast_id: Mapped[str | None] = mapped_column(String(32))
+    # Set on acceptance, cleared by the owner's first contact.
     contact_due_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]

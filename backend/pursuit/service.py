@@ -423,7 +423,10 @@ async def accept_offer(
     now = now or utcnow()
     offer = await _get_offer_for(session, offer_id, agent_id)
     lead = await _locked_lead(session, offer.lead_id)
-    contact_due_at = now + timedelta(seconds=offer.contact_timeout_s)
+    # A lead contacted before it changed hands owes no first contact.
+    contact_due_at = None
+    if lead.first_contact_at is None:
+        contact_due_at = now + timedelta(seconds=offer.contact_timeout_s)
     await _claim(session, offer, "accepted", now, contact_due_at=contact_due_at)
     if lead.owner_id is not None:
         await _rollback(session)
@@ -775,7 +778,8 @@ async def log_activity(
 async def _score_first_contact(
     session: AsyncSession, lead: Lead, owner: str, now: datetime
 ) -> None:
-    """Count the contact against the owner's own deadline; a reminded owner had missed it."""
+    """Count the contact against the owner's own deadline (a reminded owner had missed it),
+    then close that deadline."""
     held = await session.scalar(
         select(Offer).where(
             Offer.lead_id == lead.id, Offer.agent_id == owner, Offer.status == "accepted"
@@ -785,6 +789,7 @@ async def _score_first_contact(
         return
     due = held.reminded_at or held.contact_due_at
     await scoring.record_contact(session, owner, lead.accepted_at or held.offered_at, now, due)
+    held.contact_due_at = None  # off the contact chase's list
 
 
 async def _owner_for_activity(session: AsyncSession, lead: Lead, agent_id: str | None) -> str:

@@ -503,9 +503,34 @@ async def test_contact_in_time_stops_the_chase(sessions: Sessions) -> None:
 
         moved = await service.chase_overdue_contacts(session, now=minutes(500))
         lead = await service.get_lead(session, result.lead.id)
+        offer = await session.get(Offer, result.offer.id)
 
     assert moved == []
     assert (lead.status, lead.owner_id) == ("contacted", a)
+    assert (offer.status, offer.contact_due_at) == ("accepted", None)
+
+
+async def test_a_lead_contacted_before_it_changed_hands_sets_its_new_owner_no_deadline(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        a, b = await add_agent(session, "A"), await add_agent(session, "B")
+        await add_rule(session, "All", [a], contact_timeout_s=3600)
+        result = await submit(session, "c1", T0)
+        await service.accept_offer(session, result.offer.id, agent_id=a, now=minutes(1))
+        await service.log_activity(session, result.lead.id, agent_id=a, kind="call", now=minutes(2))
+        await service.send_back_to_routing(session, result.lead.id, actor="manager", now=minutes(3))
+        manual = await service.offer_to_agent(
+            session, result.lead.id, b, actor="manager", accept_timeout_s=600, now=minutes(4)
+        )
+        await service.accept_offer(session, manual.id, agent_id=b, now=minutes(5))
+        moved = await service.chase_overdue_contacts(session, now=minutes(500))
+        taken = await session.get(Offer, manual.id)
+        lead = await service.get_lead(session, result.lead.id)
+
+    assert moved == []
+    assert (taken.status, taken.contact_due_at) == ("accepted", None)
+    assert (lead.owner_id, lead.first_contact_at) == (b, minutes(2))
 
 
 # Why this rep
