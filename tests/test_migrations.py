@@ -32,13 +32,18 @@ async def test_0017_clears_met_contact_deadlines_and_the_chase_reads_only_open_o
     async with session_factory(engine)() as session:
         a = await add_agent(session, "A")
         await add_rule(session, "All", [a], contact_timeout_s=3600)
-        met, waiting = await submit(session, "m1", T0), await submit(session, "w1", T0)
-        for result in (met, waiting):
+        met, closed, waiting = [await submit(session, f"l{i}", T0) for i in range(3)]
+        for result in (met, closed, waiting):
             await service.accept_offer(session, result.offer.id, agent_id=a, now=minutes(1))
         await service.log_activity(session, met.lead.id, agent_id=a, kind="call", now=minutes(2))
-        # Before 0017 a first contact left the deadline in place.
+        await service.log_activity(
+            session, closed.lead.id, agent_id=a, kind="note", outcome="lost", now=minutes(2)
+        )
+        # Before 0017 a first contact, or a close without one, left the deadline in place.
         await session.execute(
-            update(Offer).where(Offer.id == met.offer.id).values(contact_due_at=minutes(61))
+            update(Offer)
+            .where(Offer.id.in_([met.offer.id, closed.offer.id]))
+            .values(contact_due_at=minutes(61))
         )
         await session.commit()
     await engine.dispose()
@@ -56,7 +61,7 @@ async def test_0017_clears_met_contact_deadlines_and_the_chase_reads_only_open_o
     async with session_factory(engine)() as session:
         deadlines = {
             offer_id: (await session.get(Offer, offer_id)).contact_due_at  # type: ignore[union-attr]
-            for offer_id in (met.offer.id, waiting.offer.id)
+            for offer_id in (met.offer.id, closed.offer.id, waiting.offer.id)
         }
         early = await service.chase_overdue_contacts(session, now=minutes(60))
     await engine.dispose()
@@ -68,7 +73,7 @@ async def test_0017_clears_met_contact_deadlines_and_the_chase_reads_only_open_o
         ).fetchall()
         plan = connection.execute(f"EXPLAIN QUERY PLAN {chase_sql}", chase_parameters).fetchall()
 
-    assert deadlines == {met.offer.id: None, waiting.offer.id: minutes(61)}
+    assert deadlines == {met.offer.id: None, closed.offer.id: None, waiting.offer.id: minutes(61)}
     assert early == []
     assert [(name, sql.split(" WHERE ")[1]) for name, sql in indexes] == [
         ("ix_offers_status_contact_due", "status = 'accepted' AND contact_due_at IS NOT NULL")

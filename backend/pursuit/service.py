@@ -770,6 +770,8 @@ async def log_activity(
         lead.status, lead.closed_at = CLOSING_OUTCOMES[outcome], now
         record_event(session, lead_id=lead.id, type=outcome, actor=f"agent:{owner}", at=now)
         await scoring.record_outcome(session, owner, outcome == "won", now)
+        if lead.first_contact_at is None and (held := await _held_offer(session, lead, owner)):
+            held.contact_due_at = None  # closed without contact: nothing left to chase
     await session.commit()
     logger.info("activity logged lead_id=%s kind=%s outcome=%s", lead.id, kind, outcome)
     return activity
@@ -780,16 +782,21 @@ async def _score_first_contact(
 ) -> None:
     """Count the contact against the owner's own deadline (a reminded owner had missed it),
     then close that deadline."""
-    held = await session.scalar(
-        select(Offer).where(
-            Offer.lead_id == lead.id, Offer.agent_id == owner, Offer.status == "accepted"
-        )
-    )
+    held = await _held_offer(session, lead, owner)
     if held is None or held.contact_due_at is None:
         return
     due = held.reminded_at or held.contact_due_at
     await scoring.record_contact(session, owner, lead.accepted_at or held.offered_at, now, due)
     held.contact_due_at = None  # off the contact chase's list
+
+
+async def _held_offer(session: AsyncSession, lead: Lead, owner: str) -> Offer | None:
+    held: Offer | None = await session.scalar(
+        select(Offer).where(
+            Offer.lead_id == lead.id, Offer.agent_id == owner, Offer.status == "accepted"
+        )
+    )
+    return held
 
 
 async def _owner_for_activity(session: AsyncSession, lead: Lead, agent_id: str | None) -> str:

@@ -510,6 +510,26 @@ async def test_contact_in_time_stops_the_chase(sessions: Sessions) -> None:
     assert (offer.status, offer.contact_due_at) == ("accepted", None)
 
 
+async def test_a_lead_closed_without_contact_leaves_no_deadline_to_chase(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as session:
+        a = await add_agent(session, "A")
+        await add_rule(session, "All", [a], contact_timeout_s=3600)
+        result = await submit(session, "c1", T0)
+        await service.accept_offer(session, result.offer.id, agent_id=a, now=minutes(1))
+        await service.log_activity(
+            session, result.lead.id, agent_id=a, kind="note", outcome="lost", now=minutes(2)
+        )
+        moved = await service.chase_overdue_contacts(session, now=minutes(500))
+        lead = await service.get_lead(session, result.lead.id)
+        offer = await session.get(Offer, result.offer.id)
+
+    assert moved == []
+    assert (lead.status, lead.first_contact_at) == ("lost", None)
+    assert (offer.status, offer.contact_due_at) == ("accepted", None)
+
+
 async def test_a_lead_contacted_before_it_changed_hands_sets_its_new_owner_no_deadline(
     sessions: Sessions,
 ) -> None:
