@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from backend.db import create_engine, session_factory, upgrade_database
 from backend.pursuit import service
@@ -59,10 +59,9 @@ async def test_0017_clears_met_contact_deadlines_and_the_chase_reads_only_open_o
 
     event.listen(engine.sync_engine, "before_cursor_execute", keep)
     async with session_factory(engine)() as session:
-        deadlines = {
-            offer_id: (await session.get(Offer, offer_id)).contact_due_at  # type: ignore[union-attr]
-            for offer_id in (met.offer.id, closed.offer.id, waiting.offer.id)
-        }
+        offer_ids = [met.offer.id, closed.offer.id, waiting.offer.id]
+        offers = await session.scalars(select(Offer).where(Offer.id.in_(offer_ids)))
+        deadlines = {offer.id: offer.contact_due_at for offer in offers}
         early = await service.chase_overdue_contacts(session, now=minutes(60))
     await engine.dispose()
 
