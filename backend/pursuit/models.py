@@ -13,7 +13,8 @@ from backend.db import Base, IdMixin, utcnow
 if TYPE_CHECKING:
     from backend.routing.models import Decision
 
-# An accepted offer's contact deadline is open until its owner first makes contact.
+# An accepted offer's contact deadline is open until its owner first makes contact or
+# closes the lead without any.
 CONTACT_OPEN = "status = 'accepted' AND contact_due_at IS NOT NULL"
 
 
@@ -81,7 +82,7 @@ class Offer(IdMixin, Base):
     expires_at: Mapped[datetime]
     contact_timeout_s: Mapped[int] = mapped_column(default=86400)
     broadcast_id: Mapped[str | None] = mapped_column(String(32))
-    # Set on acceptance, cleared by the owner's first contact.
+    # Set on acceptance; cleared by the owner's first contact or a close without one.
     contact_due_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
